@@ -1,0 +1,1 @@
+//! export stage (filled in by its issue).

@@ -1,0 +1,1 @@
+//! fit stage (filled in by its issue).

@@ -1,0 +1,20 @@
+//! adue-compile: turn a LoRA-fine-tuned classifier into a deployable, validated
+//! AdUE uncertainty head (Zabolotnyi et al., 2025, arXiv 2505.15443).
+//!
+//! The modules read as the pipeline:
+//! [`load`] → [`fit`] → [`score`] → [`export`] → [`validate`] → [`report`].
+//! [`head`] is the one definition of the classification head that they all share;
+//! [`cli`] and [`pipeline`] wire the stages to the command line.
+#![deny(missing_docs)]
+
+pub mod cli;
+pub mod export;
+pub mod fit;
+pub mod head;
+pub mod load;
+pub mod output;
+pub mod pipeline;
+pub mod report;
+pub mod runtime;
+pub mod score;
+pub mod validate;

@@ -1,0 +1,1 @@
+//! load stage (filled in by its issue).

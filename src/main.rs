@@ -1,0 +1,5 @@
+//! The `adue-compile` binary: parse, run, map the outcome to an exit code.
+
+fn main() -> std::process::ExitCode {
+    adue_compile::cli::main()
+}

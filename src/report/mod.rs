@@ -1,0 +1,1 @@
+//! report stage (filled in by its issue).

@@ -1,0 +1,1 @@
+//! validate stage (filled in by its issue).

@@ -68,7 +68,7 @@ impl Dtype {
             other => Dtype::Other {
                 name: other.to_string(),
                 size: match other {
-                    "F8_E5M2" | "F8_E4M3" | "F8_E8M0" => Some(1),
+                    "F8_E5M2" | "F8_E4M3" | "F8_E8M0" | "F8_E4M3FNUZ" | "F8_E5M2FNUZ" => Some(1),
                     "C64" => Some(8),
                     _ => None,
                 },

@@ -1,1 +1,5 @@
 //! Integration tests.
+
+mod load_checkpoint;
+mod load_features;
+mod load_support;

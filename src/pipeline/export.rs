@@ -1,7 +1,7 @@
 //! `export` subcommand.
 
-use crate::cli::{Printer, ExportArgs};
 use super::Outcome;
+use crate::cli::{ExportArgs, Printer};
 
 /// Runs `export`.
 pub fn run(_args: &ExportArgs, _printer: &Printer) -> anyhow::Result<Outcome> {

@@ -1,7 +1,7 @@
 //! `fit` subcommand.
 
-use crate::cli::{Printer, FitArgs};
 use super::Outcome;
+use crate::cli::{FitArgs, Printer};
 
 /// Runs `fit`.
 pub fn run(_args: &FitArgs, _printer: &Printer) -> anyhow::Result<Outcome> {

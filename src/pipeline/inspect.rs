@@ -1,7 +1,7 @@
 //! `inspect` subcommand.
 
-use crate::cli::{Printer, InspectArgs};
 use super::Outcome;
+use crate::cli::{InspectArgs, Printer};
 
 /// Runs `inspect`.
 pub fn run(_args: &InspectArgs, _printer: &Printer) -> anyhow::Result<Outcome> {

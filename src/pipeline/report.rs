@@ -1,7 +1,7 @@
 //! `report` subcommand.
 
-use crate::cli::{Printer, ReportArgs};
 use super::Outcome;
+use crate::cli::{Printer, ReportArgs};
 
 /// Runs `report`.
 pub fn run(_args: &ReportArgs, _printer: &Printer) -> anyhow::Result<Outcome> {

@@ -1,7 +1,7 @@
 //! `validate` subcommand.
 
-use crate::cli::{Printer, ValidateArgs};
 use super::Outcome;
+use crate::cli::{Printer, ValidateArgs};
 
 /// Runs `validate`.
 pub fn run(_args: &ValidateArgs, _printer: &Printer) -> anyhow::Result<Outcome> {

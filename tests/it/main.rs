@@ -1,1 +1,4 @@
-//! Integration tests.
+//! One integration-test binary (as ripgrep does): shared helpers in `util`,
+//! one module per concern.
+
+mod util;

@@ -1,1 +1,5 @@
-//! score stage (filled in by its issue).
+//! Scoring: uncertainty baselines and the metrics of CONTRACT §5.
+
+pub mod roc_auc;
+
+pub use roc_auc::roc_auc;

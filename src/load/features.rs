@@ -86,7 +86,11 @@ impl FeatureSet {
         }
         if let Some(names) = self.label_names() {
             if names.len() != c {
-                return mismatch(LABEL_NAMES, "number of label names", c, names.len());
+                return Err(LoadError::Metadata {
+                    path: self.path.clone(),
+                    key: LABEL_NAMES.to_string(),
+                    reason: format!("{} names but the head has {c} classes", names.len()),
+                });
             }
         }
         check_labels_below(&self.path, &self.labels, c, "the head's")

@@ -36,6 +36,7 @@ pub fn inspect(ckpt: &Checkpoint, features: Option<&FeatureSet>) -> Value {
     });
     if let (Some(fs), Value::Object(map)) = (features, &mut out) {
         let reference = fs.reference_logits(head);
+        let check = fs.check_against(head).err().map(|e| e.to_string());
         map.insert("rows".into(), json!(fs.rows()));
         map.insert(
             "error_rate".into(),
@@ -53,7 +54,8 @@ pub fn inspect(ckpt: &Checkpoint, features: Option<&FeatureSet>) -> Value {
                 "dim": fs.dim(),
                 "has_logits": fs.logits.is_some(),
                 "error_rate_source": if fs.logits.is_some() { "file" } else { "head" },
-                "compatible": fs.check_against(head).err().map(|e| e.to_string()),
+                "compatible": check.is_none(),
+                "incompatibility": check,
                 "label_names": fs.label_names(),
                 "metadata": fs.metadata,
             }),

@@ -701,7 +701,8 @@ fn inspect_reports_contract_keys() {
     assert_eq!(v["rows"], n);
     assert_eq!(v["error_rate"].as_f64().unwrap(), wrong as f64 / n as f64);
     assert!(v["logits_max_abs_diff"].as_f64().unwrap() < 1e-6);
-    assert_eq!(v["features"]["compatible"], serde_json::Value::Null);
+    assert_eq!(v["features"]["compatible"], true);
+    assert!(v["features"]["incompatibility"].is_null());
 
     // A linear head without bias, features without logits.
     let (_d, p) = bare(&[tm("score.weight", &mat(2, 4, 71))]);

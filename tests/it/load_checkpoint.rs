@@ -729,3 +729,65 @@ fn inspect_reports_contract_keys() {
         .count();
     assert_eq!(v["error_rate"].as_f64().unwrap(), wrong as f64 / n as f64);
 }
+
+// ---- real PEFT saves with LoRA on the head (tests/data/peft_lora_head/gen.py) ----
+
+#[test]
+fn real_peft_lora_on_the_head() {
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/peft_lora_head");
+    // (case, head module, [(module, rank, alpha, rslora, scaling)]) as configured in gen.py.
+    let cases: [(&str, &str, &[(&str, usize, f64, bool, f64)]); 2] = [
+        (
+            "roberta",
+            "classifier.dense",
+            &[
+                ("classifier.dense", 2, 5.0, false, 2.5),
+                ("classifier.out_proj", 3, 4.0, false, 4.0 / 3.0),
+            ],
+        ),
+        ("llama", "score", &[("score", 4, 6.0, true, 3.0)]),
+    ];
+    for (case, first_module, merges) in cases {
+        let dir = data.join(case);
+        let fs = read_features(&dir.join("test.safetensors")).unwrap();
+
+        // The adapter alone lacks the head's base weight.
+        let e = ck_err(&dir.join("adapter"));
+        assert_names(
+            &e,
+            &dir.join("adapter/adapter_model.safetensors"),
+            &[&format!("`{first_module}`"), "base weight", "lora_A"],
+        );
+
+        // The PeftModel's whole state dict: base_layer weights + factors, merged here.
+        let full = read_checkpoint(&dir.join("full"), None).unwrap();
+        fs.check_against(&full.head).unwrap();
+        let diff = fs.logits_max_abs_diff(&full.head).unwrap();
+        assert!(diff <= 1e-5, "{case}: max |Δlogit| = {diff}");
+        let got: Vec<_> = full.lora_merged.as_ref().unwrap().modules.iter().collect();
+        assert_eq!(got.len(), merges.len(), "{case}");
+        for (m, &(module, rank, alpha, rslora, scaling)) in got.iter().zip(merges) {
+            assert_eq!(
+                (m.module.as_str(), m.rank, m.alpha, m.rslora),
+                (module, rank, alpha, rslora)
+            );
+            assert!(
+                (m.scaling - scaling).abs() < 1e-12,
+                "{case} {module}: {}",
+                m.scaling
+            );
+        }
+
+        // merge_and_unload() + save_pretrained: a model directory with config.json.
+        let merged = read_checkpoint(&dir.join("merged"), None).unwrap();
+        assert!(merged.lora_merged.is_none());
+        let diff = fs.logits_max_abs_diff(&merged.head).unwrap();
+        assert!(diff <= 1e-5, "{case} merged: max |Δlogit| = {diff}");
+        if case == "roberta" {
+            assert!(matches!(
+                merged.activation_source,
+                Some(ActivationSource::ModelConfig { ref model_type, .. }) if model_type == "roberta"
+            ));
+        }
+    }
+}

@@ -735,8 +735,9 @@ fn inspect_reports_contract_keys() {
 #[test]
 fn real_peft_lora_on_the_head() {
     let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/peft_lora_head");
-    // (case, head module, [(module, rank, alpha, rslora, scaling)]) as configured in gen.py.
-    let cases: [(&str, &str, &[(&str, usize, f64, bool, f64)]); 2] = [
+    // (module, rank, alpha, rslora, scaling) per case, as configured in gen.py.
+    type Merge = (&'static str, usize, f64, bool, f64);
+    let cases: [(&str, &str, &[Merge]); 2] = [
         (
             "roberta",
             "classifier.dense",

@@ -395,6 +395,20 @@ mod tests {
     }
 
     #[test]
+    fn mutated_and_truncated_files_never_panic() {
+        let good = npy_bytes("<f4", false, &[2, 3], &[1; 24]);
+        assert!(p(&good).is_ok());
+        for i in 0..good.len() {
+            for b in [0u8, 0xff, b'\'', b'(', b')', b'9', b','] {
+                let mut m = good.clone();
+                m[i] = b;
+                let _ = p(&m);
+            }
+            assert!(p(&good[..i]).is_err(), "truncated at {i}");
+        }
+    }
+
+    #[test]
     fn dict_parser_rejects_garbage() {
         assert!(parse_dict("{'a': nope}").is_err());
         assert!(parse_dict("{'shape': (1, x)}").is_err());

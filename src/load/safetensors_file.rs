@@ -461,6 +461,29 @@ mod tests {
     }
 
     #[test]
+    fn mutated_and_truncated_files_never_panic() {
+        let good = raw_file(
+            r#"{"__metadata__":{"k":"v"},"features":{"dtype":"F32","shape":[2,2],"data_offsets":[0,16]},"labels":{"dtype":"I64","shape":[2],"data_offsets":[16,32]}}"#,
+            &[7; 32],
+        );
+        assert!(parse(&good).is_ok());
+        let header_end = good.len() - 32;
+        for i in 0..good.len() {
+            for b in [0u8, 0xff, b'"', b'9', b'}', b'-'] {
+                let mut m = good.clone();
+                m[i] = b;
+                let r = parse(&m);
+                // Breaking the length prefix or the JSON structure is always caught.
+                let structural = i < 8 || (b == b'"' && i < header_end);
+                if structural && good[i] != b {
+                    assert!(r.is_err(), "byte {i} set to {b:#x} was accepted");
+                }
+            }
+            assert!(parse(&good[..i]).is_err(), "truncated at {i}");
+        }
+    }
+
+    #[test]
     fn unknown_dtype_is_kept_and_bounds_checked() {
         let h = parse(&raw_file(
             r#"{"q":{"dtype":"F4","shape":[4],"data_offsets":[0,2]}}"#,

@@ -1,7 +1,5 @@
 //! Test data for the fit stage: synthetic Gaussian-mixture features with an original head
-//! that makes errors, and a reader for the committed fixtures.
-
-use std::path::Path;
+//! that makes errors.
 
 use adue_compile::fit::FitData;
 use adue_compile::head::{Activation, Head};
@@ -116,53 +114,4 @@ pub fn synthetic(dense: bool, d: usize, c: usize, n: [usize; 3], seed: u64) -> P
         val,
         test,
     }
-}
-
-/// Reads a fixture split (`features`, `labels`, `logits`) with the safetensors crate.
-pub fn read_split(path: &Path) -> Split {
-    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let st = safetensors::SafeTensors::deserialize(&bytes).expect("fixture is safetensors");
-    let f32s = |name: &str| {
-        let t = st
-            .tensor(name)
-            .unwrap_or_else(|_| panic!("{}: no {name}", path.display()));
-        let v: Vec<f32> = match t.dtype() {
-            safetensors::Dtype::F32 => t
-                .data()
-                .chunks_exact(4)
-                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-                .collect(),
-            safetensors::Dtype::F16 => t
-                .data()
-                .chunks_exact(2)
-                .map(|b| half::f16::from_le_bytes([b[0], b[1]]).to_f32())
-                .collect(),
-            safetensors::Dtype::BF16 => t
-                .data()
-                .chunks_exact(2)
-                .map(|b| half::bf16::from_le_bytes([b[0], b[1]]).to_f32())
-                .collect(),
-            other => panic!("{}: {name} has dtype {other:?}", path.display()),
-        };
-        (t.shape().to_vec(), v)
-    };
-    let (shape, x) = f32s("features");
-    let x = Array2::from_shape_vec((shape[0], shape[1]), x).expect("features shape");
-    let (shape, logits) = f32s("logits");
-    let logits = Array2::from_shape_vec((shape[0], shape[1]), logits).expect("logits shape");
-    let labels = st.tensor("labels").expect("labels");
-    let y: Array1<usize> = match labels.dtype() {
-        safetensors::Dtype::I64 => labels
-            .data()
-            .chunks_exact(8)
-            .map(|b| i64::from_le_bytes(b.try_into().expect("8 bytes")) as usize)
-            .collect(),
-        safetensors::Dtype::I32 => labels
-            .data()
-            .chunks_exact(4)
-            .map(|b| i32::from_le_bytes(b.try_into().expect("4 bytes")) as usize)
-            .collect(),
-        other => panic!("{}: labels dtype {other:?}", path.display()),
-    };
-    Split { x, y, logits }
 }

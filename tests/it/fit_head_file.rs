@@ -123,8 +123,14 @@ fn refuses_reserved_metadata_and_non_finite_weights() {
     assert!(!path.exists(), "nothing written");
 }
 
-/// Writes a safetensors file by hand: `tensors` as (name, dtype, shape, raw bytes).
-fn raw_file(path: &Path, meta: &[(&str, &str)], tensors: &[(&str, &str, Vec<usize>, Vec<u8>)]) {
+/// (name, dtype, shape, raw bytes) of a hand-made tensor.
+type RawTensor = (&'static str, &'static str, Vec<usize>, Vec<u8>);
+
+/// `__metadata__` pairs of a hand-made file.
+type Meta = Vec<(&'static str, &'static str)>;
+
+/// Writes a safetensors file by hand.
+fn raw_file(path: &Path, meta: &[(&str, &str)], tensors: &[RawTensor]) {
     let mut header = serde_json::Map::new();
     let meta: serde_json::Map<String, serde_json::Value> = meta
         .iter()
@@ -171,11 +177,7 @@ fn every_kind_of_bad_file_is_a_named_error() {
             .for_each(|kv| kv.1 = value);
         m
     };
-    let cases: Vec<(
-        Vec<(&str, &str)>,
-        Vec<(&str, &str, Vec<usize>, Vec<u8>)>,
-        &str,
-    )> = vec![
+    let cases: Vec<(Meta, Vec<RawTensor>, &str)> = vec![
         (
             META.to_vec(),
             vec![("weight", "F16", vec![2, 3], vec![0; 12])],

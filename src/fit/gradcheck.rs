@@ -7,7 +7,7 @@ use rand::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 
 use super::loss::{data_terms, l2sp_into, LossSpec};
-use super::model::{backward, forward, Arch, Workspace};
+use super::model::{backward, forward, Arch, Pass, Workspace};
 use crate::head::{softmax_rows, uncertainty_from_probs, Activation, UeSpec};
 
 /// Weights of the three loss terms.
@@ -50,7 +50,7 @@ fn objective(
     let rows = batch.x.nrows();
     let mut ws = Workspace::<f64>::new(arch, rows);
     let keep = batch.keep.as_ref().map(|k| k.view());
-    forward(arch, theta, batch.x.view(), keep, &mut ws);
+    forward(arch, theta, batch.x.view(), Pass::Train(keep), &mut ws);
     let sums = data_terms(
         ws.logits.view(),
         &batch.e,
@@ -208,7 +208,7 @@ fn clamped_rows(arch: &Arch, theta: &[f64], batch: &Batch) -> usize {
         arch,
         theta,
         batch.x.view(),
-        batch.keep.as_ref().map(|k| k.view()),
+        Pass::Train(batch.keep.as_ref().map(|k| k.view())),
         &mut ws,
     );
     softmax_rows(ws.logits.mapv(|v| v as f32).view())
@@ -343,7 +343,7 @@ fn f32_forward_and_backward_track_f64() {
         &arch,
         &theta32,
         x.view(),
-        keep.as_ref().map(|k| k.view()),
+        Pass::Train(keep.as_ref().map(|k| k.view())),
         &mut ws,
     );
     let e: Vec<f32> = batch.e.iter().map(|&v| v as f32).collect();

@@ -13,6 +13,7 @@
 mod data;
 mod dropout;
 mod error;
+mod fastmath;
 mod grid;
 mod head_file;
 mod holdout;

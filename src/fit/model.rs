@@ -12,6 +12,8 @@
 
 use ndarray::linalg::general_mat_mul;
 use ndarray::NdFloat;
+
+use super::fastmath::TrainFloat;
 use ndarray::{s, Array1, Array2, ArrayView1, ArrayView2, ArrayViewMut1, ArrayViewMut2};
 
 use crate::head::{gelu, Activation, Head};
@@ -211,7 +213,7 @@ impl Arch {
     }
 }
 
-/// Applies an activation element-wise in `F` (GELU through f64, as [`Activation::apply`]).
+/// The exact activation, as [`Activation::apply`] computes it in f32 (used for evaluation).
 fn activate<F: NdFloat>(act: Activation, z: F) -> F {
     match act {
         Activation::Tanh => z.tanh(),
@@ -219,17 +221,14 @@ fn activate<F: NdFloat>(act: Activation, z: F) -> F {
     }
 }
 
-/// `act'(z)` given `z` and `a = act(z)`: `1 − a²` for tanh; `Φ(z) + z·φ(z)` for exact GELU.
-fn activate_grad<F: NdFloat>(act: Activation, z: F, a: F) -> F {
-    match act {
-        Activation::Tanh => F::one() - a * a,
-        Activation::Gelu => {
-            let z = z.to_f64().unwrap_or(f64::NAN);
-            let cdf = 0.5 * (1.0 + libm::erf(z * std::f64::consts::FRAC_1_SQRT_2));
-            let pdf = (-0.5 * z * z).exp() / (2.0 * std::f64::consts::PI).sqrt();
-            cast(cdf + z * pdf)
-        }
-    }
+/// Which pass a forward computation belongs to.
+#[derive(Clone, Copy)]
+pub(crate) enum Pass<'a, F> {
+    /// Training: the vectorised activations of [`TrainFloat`] and, for a dense head, an
+    /// optional hidden dropout `keep` matrix (`[rows, H]` of 0 or `1/(1 − p)`).
+    Train(Option<ArrayView2<'a, F>>),
+    /// Evaluation: exact activations, no dropout, bit-identical to [`Head::logits`].
+    Eval,
 }
 
 /// Preallocated buffers for one forward/backward pass of up to `capacity` rows.
@@ -269,13 +268,13 @@ impl<F: NdFloat> Workspace<F> {
     }
 }
 
-/// Forward pass over `x` (`[rows, D]`, dropout already applied) into `ws.logits[..rows]`.
-/// `keep` (`[rows, H]`, dense heads in training) multiplies the hidden layer; `None` = eval.
-pub(crate) fn forward<F: NdFloat>(
+/// Forward pass over `x` (`[rows, D]`, input dropout already applied) into
+/// `ws.logits[..rows]`.
+pub(crate) fn forward<F: TrainFloat>(
     arch: &Arch,
     theta: &[F],
     x: ArrayView2<F>,
-    keep: Option<ArrayView2<F>>,
+    pass: Pass<F>,
     ws: &mut Workspace<F>,
 ) {
     let rows = x.nrows();
@@ -295,14 +294,22 @@ pub(crate) fn forward<F: NdFloat>(
                 pre += b;
             }
             let mut a = ws.act.slice_mut(s![..rows, ..]);
-            a.zip_mut_with(&pre, |a, &z| *a = activate(act, z));
+            match (pass, act) {
+                (Pass::Eval, _) => a.zip_mut_with(&pre, |a, &z| *a = activate(act, z)),
+                (Pass::Train(_), Activation::Tanh) => {
+                    a.zip_mut_with(&pre, |a, &z| *a = z.train_tanh())
+                }
+                (Pass::Train(_), Activation::Gelu) => {
+                    a.zip_mut_with(&pre, |a, &z| *a = z.train_gelu())
+                }
+            }
             let mut hid = ws.hid.slice_mut(s![..rows, ..]);
-            match &keep {
-                Some(k) => ndarray::Zip::from(&mut hid)
+            match pass {
+                Pass::Train(Some(k)) => ndarray::Zip::from(&mut hid)
                     .and(&a)
-                    .and(k)
+                    .and(&k)
                     .for_each(|h, &a, &k| *h = a * k),
-                None => hid.assign(&a),
+                _ => hid.assign(&a),
             }
             if let Some(w2) = &p.w2 {
                 general_mat_mul(F::one(), &hid, &w2.t(), F::zero(), &mut logits);
@@ -314,12 +321,12 @@ pub(crate) fn forward<F: NdFloat>(
     }
 }
 
-/// Backward pass: from `ws.dlogits[..rows]` (set by the loss after [`forward`] on the same
-/// `x` and `keep`) writes `∂L/∂θ` into `grad` (overwriting it).
+/// Backward pass: from `ws.dlogits[..rows]` (set by the loss after a training [`forward`]
+/// on the same `x` with the same `keep`) writes `∂L/∂θ` into `grad` (overwriting it).
 ///
 /// Linear: `∂W = δᵀx̃`, `∂b = Σ_rows δ`. Dense: `∂W₂ = δᵀã`, `∂b₂ = Σ δ`,
 /// `∂z₁ = (δW₂) ⊙ keep ⊙ act'(z₁)`, `∂W₁ = ∂z₁ᵀx̃`, `∂b₁ = Σ ∂z₁`.
-pub(crate) fn backward<F: NdFloat>(
+pub(crate) fn backward<F: TrainFloat>(
     arch: &Arch,
     theta: &[F],
     x: ArrayView2<F>,
@@ -353,11 +360,11 @@ pub(crate) fn backward<F: NdFloat>(
                         .and(&pre)
                         .and(&a)
                         .and(k)
-                        .for_each(|d, &z, &a, &k| *d *= k * activate_grad(act, z, a)),
+                        .for_each(|d, &z, &a, &k| *d *= k * train_grad(act, z, a)),
                     None => ndarray::Zip::from(&mut dz)
                         .and(&pre)
                         .and(&a)
-                        .for_each(|d, &z, &a| *d *= activate_grad(act, z, a)),
+                        .for_each(|d, &z, &a| *d *= train_grad(act, z, a)),
                 }
                 let mut gw1 = g.w1;
                 general_mat_mul(F::one(), &dz.t(), &x, F::zero(), &mut gw1);
@@ -366,6 +373,15 @@ pub(crate) fn backward<F: NdFloat>(
                 }
             }
         }
+    }
+}
+
+/// `act'(z)` given `z` and `a = act(z)`: `1 − a²` for tanh; `Φ(z) + z·φ(z)` for GELU.
+#[inline(always)]
+fn train_grad<F: TrainFloat>(act: Activation, z: F, a: F) -> F {
+    match act {
+        Activation::Tanh => F::one() - a * a,
+        Activation::Gelu => z.train_gelu_grad(),
     }
 }
 

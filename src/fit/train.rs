@@ -13,7 +13,7 @@ use super::data::Targets;
 use super::dropout::Dropout;
 use super::grid::Config;
 use super::loss::{data_terms, l2sp_into, LossSpec};
-use super::model::{backward, forward, Arch, Workspace};
+use super::model::{backward, forward, Arch, Pass, Workspace};
 use super::optim::{Adam, OneCycle};
 use super::GridResult;
 use crate::head::{softmax_rows, uncertainty_from_probs, UeSpec};
@@ -113,7 +113,7 @@ pub(crate) fn run(problem: &Problem, cfg: &Config) -> Run {
                 _ => None,
             };
             let x = xb.slice(s![..rows, ..]);
-            forward(&arch, &theta, x, keep_b, &mut ws);
+            forward(&arch, &theta, x, Pass::Train(keep_b), &mut ws);
             let terms = data_terms(
                 ws.logits.slice(s![..rows, ..]),
                 &eb[..rows],
@@ -177,7 +177,7 @@ fn val_roc_auc(
     let cap = ws.logits.nrows();
     for start in (0..m).step_by(cap) {
         let x = problem.val_x.slice(s![start..(start + cap).min(m), ..]);
-        forward(&problem.arch, theta, x, None, ws);
+        forward(&problem.arch, theta, x, Pass::Eval, ws);
         let p = softmax_rows(ws.logits(x.nrows()));
         u.extend(
             p.rows()

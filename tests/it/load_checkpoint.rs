@@ -704,6 +704,26 @@ fn inspect_reports_contract_keys() {
     assert_eq!(v["features"]["compatible"], true);
     assert!(v["features"]["incompatibility"].is_null());
 
+    // Features of another width are described, not a panic: no head logits, no diff.
+    let p3 = fdir.path().join("wide.safetensors");
+    write_st(
+        &p3,
+        &[
+            tm("features", &mat(n, d + 1, 62)),
+            T::i64("labels", &labels),
+        ],
+        &[],
+    );
+    let wide = read_features(&p3).unwrap();
+    let v = inspect(&ck, Some(&wide));
+    assert_eq!(v["features"]["compatible"], false);
+    assert!(v["features"]["incompatibility"]
+        .as_str()
+        .unwrap()
+        .contains("feature width D"));
+    assert!(v["error_rate"].is_null());
+    assert!(v["logits_max_abs_diff"].is_null());
+
     // A linear head without bias, features without logits.
     let (_d, p) = bare(&[tm("score.weight", &mat(2, 4, 71))]);
     let ck = read_checkpoint(&p, None).unwrap();

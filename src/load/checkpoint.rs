@@ -4,7 +4,9 @@
 //! `adapter_model.safetensors`), a model directory (`model.safetensors`, optionally
 //! `config.json`), or a bare `.safetensors` file (a full model, one shard of it, or an
 //! adapter file). The head is found by key ([`super::head_keys`]), converted to f32, checked
-//! for consistent shapes, and LoRA factors on it are merged ([`super::lora`]).
+//! for consistent shapes, and LoRA factors on it are merged ([`super::lora`]). When an adapter
+//! carries LoRA factors for a head layer but not its base weight, the base weight is read from
+//! the local base model that `base_model_name_or_path` names ([`super::base_model`]).
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -13,6 +15,7 @@ use ndarray::{Array1, Array2};
 
 use super::activation_source::{resolve, ActivationSource};
 use super::adapter_config::{AdapterConfig, ADAPTER_CONFIG};
+use super::base_model::BaseModel;
 use super::digest::InputFile;
 use super::error::{sample_list, LoadError};
 use super::head_keys::{HeadLayout, KeyIndex, Precedence, Role, PEFT_PREFIX};
@@ -72,9 +75,12 @@ pub fn read_checkpoint(
     let file = SafetensorsFile::open(&layout.weights)?;
     let index = KeyIndex::build(file.names());
     let head_layout = index.layout(file.path(), file.len(), file.names())?;
+    let base = locate_base(&file, &index, head_layout, adapter_config.as_ref())?;
     let mut reader = LayerReader {
         file: &file,
         index: &index,
+        base: base.as_ref(),
+        files: Vec::new(),
         config: adapter_config.as_ref(),
         layout: head_layout,
         keys: Vec::new(),
@@ -85,7 +91,7 @@ pub fn read_checkpoint(
         HeadLayout::Dense => {
             let dense = reader.layer("classifier.dense", true)?;
             let out = reader.layer("classifier.out_proj", true)?;
-            check_dense_shapes(&file, &dense, &out)?;
+            check_dense_shapes(&dense, &out)?;
             let (act, src) = resolve(
                 activation,
                 model_config
@@ -109,7 +115,7 @@ pub fn read_checkpoint(
         HeadLayout::Score | HeadLayout::Classifier => {
             let module = head_layout.modules()[0];
             let l = reader.layer(module, false)?;
-            check_classes(&file, &l)?;
+            check_classes(&l)?;
             let head = Head::Linear {
                 weight: l.weight,
                 bias: l.bias,
@@ -122,13 +128,16 @@ pub fn read_checkpoint(
     } else {
         String::new()
     };
+    let used_files = reader.files;
     let head_keys = reader.keys;
     let head_dtype = reader.dtypes.into_iter().collect::<Vec<_>>().join("/");
     let lora_merged = (!reader.merges.is_empty()).then_some(LoraMerge {
         modules: reader.merges,
     });
-    let files = layout
-        .files()
+    let mut paths = layout.files();
+    paths.extend(used_files.iter().map(PathBuf::as_path));
+    paths.dedup();
+    let files = paths
         .into_iter()
         .map(InputFile::digest)
         .collect::<Result<Vec<_>, _>>()?;
@@ -224,6 +233,8 @@ impl Layout {
 
 /// One linear layer of the head.
 struct Layer {
+    /// The file the base weight came from (the checkpoint, or the base model).
+    source: PathBuf,
     weight_key: String,
     weight: Array2<f32>,
     bias: Option<Array1<f32>>,
@@ -233,6 +244,10 @@ struct Layer {
 struct LayerReader<'a> {
     file: &'a SafetensorsFile,
     index: &'a KeyIndex,
+    /// Where base weights missing from `file` are read, if found.
+    base: Option<&'a BaseModel>,
+    /// Base-model files read (beyond the checkpoint's own).
+    files: Vec<PathBuf>,
     config: Option<&'a AdapterConfig>,
     layout: HeadLayout,
     keys: Vec<String>,
@@ -240,27 +255,37 @@ struct LayerReader<'a> {
     merges: Vec<LoraModuleMerge>,
 }
 
-impl LayerReader<'_> {
+impl<'a> LayerReader<'a> {
     fn path(&self) -> &Path {
         self.file.path()
     }
 
-    fn matrix(&mut self, key: &str, expected: &str) -> Result<Array2<f32>, LoadError> {
-        let v = self.file.require(key)?;
+    fn matrix(
+        &mut self,
+        file: &SafetensorsFile,
+        key: &str,
+        expected: &str,
+    ) -> Result<Array2<f32>, LoadError> {
+        let v = file.require(key)?;
         let m = v.to_f32_matrix(expected)?;
-        check_finite(self.path(), key, &m)?;
+        check_finite(file.path(), key, &m)?;
         self.keys.push(key.to_string());
         self.dtypes.insert(v.dtype.name().to_string());
         Ok(m)
     }
 
-    fn vector(&mut self, key: &str, len: usize) -> Result<Array1<f32>, LoadError> {
-        let v = self.file.require(key)?;
+    fn vector(
+        &mut self,
+        file: &SafetensorsFile,
+        key: &str,
+        len: usize,
+    ) -> Result<Array1<f32>, LoadError> {
+        let v = file.require(key)?;
         let expected = format!("[{len}]");
         let x = v.to_f32_vector(&expected)?;
         if x.len() != len {
             return Err(LoadError::Shape {
-                path: self.path().to_path_buf(),
+                path: file.path().to_path_buf(),
                 tensor: key.to_string(),
                 expected,
                 got: v.shape.to_vec(),
@@ -268,7 +293,7 @@ impl LayerReader<'_> {
         }
         if let Some((i, &value)) = x.iter().enumerate().find(|(_, v)| !v.is_finite()) {
             return Err(LoadError::NonFinite {
-                path: self.path().to_path_buf(),
+                path: file.path().to_path_buf(),
                 tensor: key.to_string(),
                 row: i,
                 col: 0,
@@ -309,38 +334,42 @@ impl LayerReader<'_> {
         } else {
             "linear"
         };
-        let Some((prec, wkey)) = self.pick(module, Role::Weight, None)? else {
-            let lora =
-                self.pick(module, Role::LoraA, None)?
-                    .or(self.pick(module, Role::LoraB, None)?);
-            return Err(match lora {
-                Some((_, lora_key)) => LoadError::BaseWeightMissing {
-                    path: self.path().to_path_buf(),
-                    module: module.to_string(),
-                    lora_key,
-                },
-                None => LoadError::IncompleteHead {
-                    path: self.path().to_path_buf(),
-                    kind: kind.to_string(),
-                    missing: format!("{module}.weight"),
-                    found: self.found(),
-                },
-            });
+        // The base weight: in the checkpoint, else in the base model (LoRA-only head). LoRA
+        // factors then come from the checkpoint copy of the same precedence, or the best one.
+        let base = self.base;
+        let (src, prec, wkey) = match self.pick(module, Role::Weight, None)? {
+            Some((p, k)) => (self.file, Some(p), k),
+            None => match base
+                .map(|b| b.find(module, Role::Weight))
+                .transpose()?
+                .flatten()
+            {
+                Some((f, _, k)) => (f, None, k),
+                None => return Err(self.missing_weight(module, kind)?),
+            },
         };
-        let mut weight = self.matrix(&wkey, "[out, in]")?;
+        let mut weight = self.matrix(src, &wkey, "[out, in]")?;
         if weight.is_empty() {
-            return Err(LoadError::Shape {
-                path: self.path().to_path_buf(),
-                tensor: wkey,
-                expected: "[out, in] with out ≥ 1 and in ≥ 1".to_string(),
-                got: weight.shape().to_vec(),
-            });
+            return Err(shape_err(
+                src.path(),
+                &wkey,
+                "[out, in] with out ≥ 1 and in ≥ 1".to_string(),
+                weight.shape(),
+            ));
         }
-        let mut bias = match self.pick(module, Role::Bias, Some(prec))? {
-            Some((_, bkey)) => Some(self.vector(&bkey, weight.nrows())?),
+        let bias_key = match prec {
+            Some(p) => self.pick(module, Role::Bias, Some(p))?.map(|(_, k)| k),
+            None => base
+                .map(|b| b.find(module, Role::Bias))
+                .transpose()?
+                .flatten()
+                .map(|(_, _, k)| k),
+        };
+        let mut bias = match bias_key {
+            Some(bkey) => Some(self.vector(src, &bkey, weight.nrows())?),
             None if needs_bias => {
                 return Err(LoadError::IncompleteHead {
-                    path: self.path().to_path_buf(),
+                    path: src.path().to_path_buf(),
                     kind: kind.to_string(),
                     missing: format!("{module}.bias"),
                     found: self.found(),
@@ -348,24 +377,62 @@ impl LayerReader<'_> {
             }
             None => None,
         };
+        if src.path() != self.file.path() && !self.files.iter().any(|f| f == src.path()) {
+            self.files.push(src.path().to_path_buf());
+        }
         self.merge_lora(module, prec, &mut weight, &mut bias)?;
         Ok(Layer {
+            source: src.path().to_path_buf(),
             weight_key: wkey,
             weight,
             bias,
         })
     }
 
+    /// The error for a head layer without a base weight anywhere.
+    fn missing_weight(&self, module: &str, kind: &str) -> Result<LoadError, LoadError> {
+        let lora = match self.pick(module, Role::LoraA, None)? {
+            Some(k) => Some(k),
+            None => self.pick(module, Role::LoraB, None)?,
+        };
+        Ok(match lora {
+            Some((_, lora_key)) => {
+                let base = self
+                    .config
+                    .and_then(|c| c.base_model_name_or_path.as_deref());
+                LoadError::BaseWeightMissing {
+                    path: self.path().to_path_buf(),
+                    module: module.to_string(),
+                    lora_key,
+                    note: match (base, self.base) {
+                        (None, _) => "the adapter config names no base model".to_string(),
+                        (Some(b), None) => format!(
+                            "its base_model_name_or_path `{b}` is not a local model directory \
+                             (model.safetensors or model.safetensors.index.json)"
+                        ),
+                        (Some(b), Some(_)) => format!("the base model `{b}` lacks it too"),
+                    },
+                }
+            }
+            None => LoadError::IncompleteHead {
+                path: self.path().to_path_buf(),
+                kind: kind.to_string(),
+                missing: format!("{module}.weight"),
+                found: self.found(),
+            },
+        })
+    }
+
     fn merge_lora(
         &mut self,
         module: &str,
-        prec: Precedence,
+        prec: Option<Precedence>,
         weight: &mut Array2<f32>,
         bias: &mut Option<Array1<f32>>,
     ) -> Result<(), LoadError> {
-        let a = self.pick(module, Role::LoraA, Some(prec))?;
-        let b = self.pick(module, Role::LoraB, Some(prec))?;
-        let bb = self.pick(module, Role::LoraBBias, Some(prec))?;
+        let a = self.pick(module, Role::LoraA, prec)?;
+        let b = self.pick(module, Role::LoraB, prec)?;
+        let bb = self.pick(module, Role::LoraBBias, prec)?;
         let err = |reason: String| LoadError::Lora {
             path: self.file.path().to_path_buf(),
             module: module.to_string(),
@@ -395,7 +462,7 @@ impl LayerReader<'_> {
             )));
         }
         let (out_dim, in_dim) = weight.dim();
-        let a = self.matrix(&akey, &format!("[r, {in_dim}]"))?;
+        let a = self.matrix(self.file, &akey, &format!("[r, {in_dim}]"))?;
         let r = a.nrows();
         if r == 0 || a.ncols() != in_dim {
             return Err(shape_err(
@@ -405,7 +472,7 @@ impl LayerReader<'_> {
                 a.shape(),
             ));
         }
-        let b = self.matrix(&bkey, &format!("[{out_dim}, {r}]"))?;
+        let b = self.matrix(self.file, &bkey, &format!("[{out_dim}, {r}]"))?;
         if b.dim() != (out_dim, r) {
             return Err(shape_err(
                 self.path(),
@@ -415,7 +482,7 @@ impl LayerReader<'_> {
             ));
         }
         let b_bias = match &bb {
-            Some((_, k)) => Some(self.vector(k, out_dim)?),
+            Some((_, k)) => Some(self.vector(self.file, k, out_dim)?),
             None => None,
         };
         if let Some(cr) = config.rank_for(module)? {
@@ -459,10 +526,10 @@ fn shape_err(path: &Path, key: &str, expected: String, got: &[usize]) -> LoadErr
 }
 
 /// A classification head needs at least two classes (softmax over one class is constant).
-fn check_classes(file: &SafetensorsFile, out: &Layer) -> Result<(), LoadError> {
+fn check_classes(out: &Layer) -> Result<(), LoadError> {
     if out.weight.nrows() < 2 {
         return Err(shape_err(
-            file.path(),
+            &out.source,
             &out.weight_key,
             "[C, in] with C ≥ 2 classes".to_string(),
             out.weight.shape(),
@@ -472,11 +539,11 @@ fn check_classes(file: &SafetensorsFile, out: &Layer) -> Result<(), LoadError> {
 }
 
 /// `out_proj` must consume the `H` outputs of `dense`.
-fn check_dense_shapes(file: &SafetensorsFile, dense: &Layer, out: &Layer) -> Result<(), LoadError> {
+fn check_dense_shapes(dense: &Layer, out: &Layer) -> Result<(), LoadError> {
     let h = dense.weight.nrows();
     if out.weight.ncols() != h {
         return Err(shape_err(
-            file.path(),
+            &out.source,
             &out.weight_key,
             format!(
                 "[C, {h}] (out_proj takes the {h} outputs of `{}`)",
@@ -485,5 +552,28 @@ fn check_dense_shapes(file: &SafetensorsFile, dense: &Layer, out: &Layer) -> Res
             out.weight.shape(),
         ));
     }
-    check_classes(file, out)
+    check_classes(out)
+}
+
+/// The base model, when the head carries LoRA factors but the checkpoint lacks a base weight
+/// and the adapter names a local base model.
+fn locate_base(
+    file: &SafetensorsFile,
+    index: &KeyIndex,
+    layout: HeadLayout,
+    config: Option<&AdapterConfig>,
+) -> Result<Option<BaseModel>, LoadError> {
+    let mut needed = Vec::new();
+    for &m in layout.modules() {
+        let has = |role| index.pick(file.path(), m, role, None).map(|k| k.is_some());
+        if !has(Role::Weight)? && (has(Role::LoraA)? || has(Role::LoraB)?) {
+            needed.push(m);
+        }
+    }
+    let name = config.and_then(|c| c.base_model_name_or_path.as_deref());
+    let (Some(name), false) = (name, needed.is_empty()) else {
+        return Ok(None);
+    };
+    let adapter_dir = file.path().parent().unwrap_or(Path::new(""));
+    BaseModel::locate(name, adapter_dir, layout.modules())
 }

@@ -335,8 +335,8 @@ pub enum LoadError {
     #[error(
         "{}: the head module `{module}` carries LoRA factors (`{lora_key}`) but not its base weight \
          `{module}.weight`; a LoRA'd head that is not in `modules_to_save` keeps its base weight in \
-         the base model: pass a safetensors file of the full model (merged, or with the LoRA keys) \
-         as the checkpoint, or train with the head in `modules_to_save`",
+         the base model, and {note}: pass a safetensors file of the full model (merged, or with \
+         the LoRA keys) as the checkpoint, or train with the head in `modules_to_save`",
         path.display()
     )]
     BaseWeightMissing {
@@ -346,6 +346,8 @@ pub enum LoadError {
         module: String,
         /// One of the LoRA keys found.
         lora_key: String,
+        /// Why the base model could not supply it.
+        note: String,
     },
 
     /// LoRA factors that cannot be merged (shapes, missing factor or config, DoRA).

@@ -96,19 +96,20 @@ impl FeatureSet {
         check_labels_below(&self.path, &self.labels, c, "the head's")
     }
 
-    /// The stored logits if present, else the head's logits on the features.
-    pub fn reference_logits(&self, head: &Head) -> Array2<f32> {
+    /// The stored logits if present, else the head's logits on the features; an error when
+    /// there are no stored logits and the feature width is not the head's input width.
+    pub fn reference_logits(&self, head: &Head) -> Result<Array2<f32>, LoadError> {
         match &self.logits {
-            Some(l) => l.clone(),
-            None => head.logits(self.features.view()),
+            Some(l) => Ok(l.clone()),
+            None => self.head_logits(head),
         }
     }
 
-    /// `max |head(features) − stored logits|`; `None` without stored logits or when their
-    /// width differs from the head's class count (see [`FeatureSet::check_against`]).
+    /// `max |head(features) − stored logits|`; `None` without stored logits, or when the
+    /// features or logits do not fit the head (see [`FeatureSet::check_against`]).
     pub fn logits_max_abs_diff(&self, head: &Head) -> Option<f32> {
         let stored = self.logits.as_ref()?;
-        let ours = head.logits(self.features.view());
+        let ours = self.head_logits(head).ok()?;
         if ours.dim() != stored.dim() {
             return None;
         }
@@ -117,6 +118,20 @@ impl FeatureSet {
                 .and(stored)
                 .fold(0.0f32, |m, &a, &b| m.max((a - b).abs())),
         )
+    }
+
+    /// `head(features)`, after checking the widths agree (a mismatch would not multiply).
+    fn head_logits(&self, head: &Head) -> Result<Array2<f32>, LoadError> {
+        if self.dim() != head.input_dim() {
+            return Err(LoadError::HeadMismatch {
+                path: self.path.clone(),
+                tensor: FEATURES.to_string(),
+                what: "feature width D".to_string(),
+                expected: head.input_dim(),
+                got: self.dim(),
+            });
+        }
+        Ok(head.logits(self.features.view()))
     }
 }
 

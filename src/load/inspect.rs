@@ -9,8 +9,10 @@ use super::features::FeatureSet;
 /// One JSON object describing the checkpoint's head (CONTRACT §3): `head.kind`,
 /// `head.activation` (null for linear), `head.has_bias`, `num_classes`, `hidden_size`, plus
 /// the head's keys, dtype, LoRA merge and input files. With `features`: `rows`, `error_rate`
-/// (of the file's logits when present, else of the head's) and `logits_max_abs_diff` (null
-/// without stored logits), and a `features` object with the file's details.
+/// (of the file's logits when present, else of the head's; null when neither exists) and
+/// `logits_max_abs_diff` (null without stored logits or when they do not fit the head), and a
+/// `features` object with the file's details, including whether they fit the head. Never
+/// fails: features that do not fit are described, not rejected.
 pub fn inspect(ckpt: &Checkpoint, features: Option<&FeatureSet>) -> Value {
     let head = &ckpt.head;
     let mut out = json!({
@@ -35,13 +37,14 @@ pub fn inspect(ckpt: &Checkpoint, features: Option<&FeatureSet>) -> Value {
         "lora_merged": ckpt.lora_merged,
     });
     if let (Some(fs), Value::Object(map)) = (features, &mut out) {
-        let reference = fs.reference_logits(head);
         let check = fs.check_against(head).err().map(|e| e.to_string());
+        // Null when the head cannot run on these features and the file has no logits.
+        let rate = fs
+            .reference_logits(head)
+            .ok()
+            .map(|l| error_rate(l.view(), fs.labels.view()));
         map.insert("rows".into(), json!(fs.rows()));
-        map.insert(
-            "error_rate".into(),
-            json!(error_rate(reference.view(), fs.labels.view())),
-        );
+        map.insert("error_rate".into(), json!(rate));
         map.insert(
             "logits_max_abs_diff".into(),
             json!(fs.logits_max_abs_diff(head)),

@@ -8,6 +8,7 @@
 
 mod activation_source;
 mod adapter_config;
+mod base_model;
 mod checkpoint;
 mod digest;
 mod dtype;

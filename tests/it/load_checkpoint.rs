@@ -704,6 +704,26 @@ fn inspect_reports_contract_keys() {
     assert_eq!(v["features"]["compatible"], true);
     assert!(v["features"]["incompatibility"].is_null());
 
+    // Features of another width are described, not a panic: no head logits, no diff.
+    let p3 = fdir.path().join("wide.safetensors");
+    write_st(
+        &p3,
+        &[
+            tm("features", &mat(n, d + 1, 62)),
+            T::i64("labels", &labels),
+        ],
+        &[],
+    );
+    let wide = read_features(&p3).unwrap();
+    let v = inspect(&ck, Some(&wide));
+    assert_eq!(v["features"]["compatible"], false);
+    assert!(v["features"]["incompatibility"]
+        .as_str()
+        .unwrap()
+        .contains("feature width D"));
+    assert!(v["error_rate"].is_null());
+    assert!(v["logits_max_abs_diff"].is_null());
+
     // A linear head without bias, features without logits.
     let (_d, p) = bare(&[tm("score.weight", &mat(2, 4, 71))]);
     let ck = read_checkpoint(&p, None).unwrap();
@@ -752,32 +772,59 @@ fn real_peft_lora_on_the_head() {
         let dir = data.join(case);
         let fs = read_features(&dir.join("test.safetensors")).unwrap();
 
-        // The adapter alone lacks the head's base weight.
-        let e = ck_err(&dir.join("adapter"));
+        // The adapter holds only the head's LoRA factors; its base weight is read from the
+        // base model that base_model_name_or_path (`../base`) names.
+        let adapter = read_checkpoint(&dir.join("adapter"), None).unwrap();
+        assert!(
+            adapter
+                .files
+                .iter()
+                .any(|f| f.path.ends_with("base/model.safetensors")),
+            "{case}: {:?}",
+            adapter.files
+        );
+        // Moved away from its base model, the adapter lacks the head's base weight.
+        let alone = tmp();
+        for f in ["adapter_config.json", "adapter_model.safetensors"] {
+            std::fs::copy(dir.join("adapter").join(f), alone.path().join(f)).unwrap();
+        }
+        let e = ck_err(alone.path());
         assert_names(
             &e,
-            &dir.join("adapter/adapter_model.safetensors"),
-            &[&format!("`{first_module}`"), "base weight", "lora_A"],
+            &alone.path().join("adapter_model.safetensors"),
+            &[
+                &format!("`{first_module}`"),
+                "base weight",
+                "lora_A",
+                "`../base` is not a local model directory",
+            ],
         );
 
-        // The PeftModel's whole state dict: base_layer weights + factors, merged here.
+        // The PeftModel's whole state dict: base_layer weights + factors.
         let full = read_checkpoint(&dir.join("full"), None).unwrap();
-        fs.check_against(&full.head).unwrap();
-        let diff = fs.logits_max_abs_diff(&full.head).unwrap();
-        assert!(diff <= 1e-5, "{case}: max |Δlogit| = {diff}");
-        let got: Vec<_> = full.lora_merged.as_ref().unwrap().modules.iter().collect();
-        assert_eq!(got.len(), merges.len(), "{case}");
-        for (m, &(module, rank, alpha, rslora, scaling)) in got.iter().zip(merges) {
-            assert_eq!(
-                (m.module.as_str(), m.rank, m.alpha, m.rslora),
-                (module, rank, alpha, rslora)
-            );
-            assert!(
-                (m.scaling - scaling).abs() < 1e-12,
-                "{case} {module}: {}",
-                m.scaling
-            );
+        for ck in [&adapter, &full] {
+            fs.check_against(&ck.head).unwrap();
+            let diff = fs.logits_max_abs_diff(&ck.head).unwrap();
+            assert!(diff <= 1e-5, "{case}: max |Δlogit| = {diff}");
+            let got: Vec<_> = ck.lora_merged.as_ref().unwrap().modules.iter().collect();
+            assert_eq!(got.len(), merges.len(), "{case}");
+            for (m, &(module, rank, alpha, rslora, scaling)) in got.iter().zip(merges) {
+                assert_eq!(
+                    (m.module.as_str(), m.rank, m.alpha, m.rslora),
+                    (module, rank, alpha, rslora)
+                );
+                assert!(
+                    (m.scaling - scaling).abs() < 1e-12,
+                    "{case} {module}: {}",
+                    m.scaling
+                );
+            }
         }
+        approx::assert_abs_diff_eq!(
+            adapter.head.logits(fs.features.view()),
+            full.head.logits(fs.features.view()),
+            epsilon = 1e-6
+        );
 
         // merge_and_unload() + save_pretrained: a model directory with config.json.
         let merged = read_checkpoint(&dir.join("merged"), None).unwrap();
@@ -791,4 +838,70 @@ fn real_peft_lora_on_the_head() {
             ));
         }
     }
+}
+
+#[test]
+fn base_weights_from_a_sharded_base_model() {
+    let (c, d, r) = (3, 4, 2);
+    let (w, b, la, lb) = (mat(c, d, 81), vec1(c, 82), mat(r, d, 83), mat(c, r, 84));
+    let base = tmp();
+    write_st(
+        &base.path().join("model-00001-of-00002.safetensors"),
+        &[tm("model.embed_tokens.weight", &mat(5, d, 85))],
+        &[],
+    );
+    write_st(
+        &base.path().join("model-00002-of-00002.safetensors"),
+        &[tm("score.weight", &w), tv("score.bias", &b)],
+        &[],
+    );
+    put(
+        base.path(),
+        "model.safetensors.index.json",
+        br#"{"metadata": {}, "weight_map": {"model.embed_tokens.weight": "model-00001-of-00002.safetensors",
+            "score.weight": "model-00002-of-00002.safetensors", "score.bias": "model-00002-of-00002.safetensors"}}"#,
+    );
+    let cfg = serde_json::json!({
+        "base_model_name_or_path": base.path(), "r": 2, "lora_alpha": 3
+    });
+    let dir = adapter(
+        &[
+            tm(&format!("{P}score.lora_A.weight"), &la),
+            tm(&format!("{P}score.lora_B.weight"), &lb),
+        ],
+        &cfg.to_string(),
+    );
+    let ck = read_checkpoint(dir.path(), None).unwrap();
+    let Head::Linear { weight, bias } = &ck.head else {
+        panic!("linear expected")
+    };
+    approx::assert_abs_diff_eq!(weight, &hand_merge(&w, &la, &lb, 1.5), epsilon = 1e-6);
+    assert_eq!(bias.as_ref(), Some(&b));
+    // Only the shard holding the head is read (and digested).
+    let names: Vec<_> = ck
+        .files
+        .iter()
+        .map(|f| f.path.file_name().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "adapter_model.safetensors",
+            "adapter_config.json",
+            "model-00002-of-00002.safetensors"
+        ]
+    );
+
+    // An index pointing outside the model directory is refused.
+    put(
+        base.path(),
+        "model.safetensors.index.json",
+        br#"{"weight_map": {"score.weight": "../elsewhere.safetensors"}}"#,
+    );
+    let e = ck_err(dir.path());
+    assert_names(
+        &e,
+        &base.path().join("model.safetensors.index.json"),
+        &["weight_map.score.weight", "not a file name"],
+    );
 }

@@ -418,7 +418,10 @@ fn check_against_head() {
     fs.check_against(&head).unwrap();
     let diff = fs.logits_max_abs_diff(&head).unwrap();
     assert!((diff - 1e-3).abs() < 1e-6, "{diff}");
-    assert_eq!(fs.reference_logits(&head), fs.logits.clone().unwrap());
+    assert_eq!(
+        fs.reference_logits(&head).unwrap(),
+        fs.logits.clone().unwrap()
+    );
 
     let narrow = linear(array![[1.0f32, 0.0, 0.0], [0.0, 1.0, 0.0]], None);
     let e = fs.check_against(&narrow).unwrap_err().to_string();
@@ -451,7 +454,27 @@ fn check_against_head() {
     assert_names(&e, &p2, &["`labels`", "row 2", "0..2"]);
     assert!(fs2.logits_max_abs_diff(&head).is_none());
     assert_eq!(
-        fs2.reference_logits(&head),
+        fs2.reference_logits(&head).unwrap(),
         head.logits(fs2.features.view())
     );
+    // Without stored logits, a head of another width has no logits to give: an error, not a
+    // panic in the matrix product.
+    let e = fs2.reference_logits(&narrow).unwrap_err().to_string();
+    assert_names(&e, &p2, &["`features`", "expects 3", "has 2"]);
+    assert!(fs.logits_max_abs_diff(&narrow).is_none());
+
+    // Label names must match the head's class count too.
+    let p3 = dir.path().join("h.safetensors");
+    write_st(
+        &p3,
+        &[
+            T::f32("features", &[2, 2], &[0.0; 4]),
+            T::i64("labels", &[0, 1]),
+        ],
+        &[("label_names", r#"["x","y","z"]"#)],
+    );
+    let fs3 = read_features(&p3).unwrap();
+    fs3.check_against(&head).unwrap();
+    let e = fs3.check_against(&two).unwrap_err().to_string();
+    assert_names(&e, &p3, &["`label_names`", "3 names", "2 classes"]);
 }

@@ -4,7 +4,9 @@ PEFT only does this without a SEQ_CLS task type (with one it puts the head in mo
 so the adapter holds the head's LoRA factors but not its base weight. For two tiny random
 models, roberta (dense head; LoRA on classifier.dense and classifier.out_proj with rank_pattern
 and alpha_pattern) and llama (score head; rsLoRA with alpha_pattern), this writes:
-  <case>/adapter/   PeftModel.save_pretrained: adapter_config.json + adapter_model.safetensors
+  <case>/base/      the base model before LoRA (save_pretrained: config.json + model.safetensors)
+  <case>/adapter/   PeftModel.save_pretrained: adapter_config.json + adapter_model.safetensors,
+                    base_model_name_or_path = "../base" (the head's base weights live there)
   <case>/full/      the PeftModel's whole state dict (base_layer weights + LoRA factors)
                     as adapter_model.safetensors, beside the same adapter_config.json
   <case>/merged/    merge_and_unload().save_pretrained: config.json + model.safetensors
@@ -12,6 +14,7 @@ and alpha_pattern) and llama (score head; rsLoRA with alpha_pattern), this write
 tests/it/load_checkpoint.rs::real_peft_lora_on_the_head reads them.
 Run: python tests/data/peft_lora_head/gen.py  (requirements.txt beside it; CPU, seeded).
 """
+import json
 import shutil
 from pathlib import Path
 
@@ -27,18 +30,32 @@ SMALL = dict(vocab_size=50, hidden_size=16, num_hidden_layers=1, num_attention_h
              intermediate_size=32, num_labels=3)
 
 
+def fix_config(path):
+    """Points base_model_name_or_path at ../base (relative to the adapter directory) and
+    sorts target_modules, which PEFT writes from a set (its order varies between runs)."""
+    cfg = json.loads(path.read_text())
+    cfg["base_model_name_or_path"] = "../base"
+    if isinstance(cfg.get("target_modules"), list):
+        cfg["target_modules"] = sorted(cfg["target_modules"])
+    path.write_text(json.dumps(cfg, indent=2, sort_keys=True) + "\n")
+
+
 def make(case, build, cfg, head_name, pool, seed):
     torch.manual_seed(seed)
-    peft = get_peft_model(build(), cfg)
+    d = OUT / case
+    shutil.rmtree(d, ignore_errors=True)
+    model = build()
+    model.save_pretrained(d / "base")
+    (d / "base" / "generation_config.json").unlink(missing_ok=True)
+    peft = get_peft_model(model, cfg)
     with torch.no_grad():  # LoRA B starts at zero: give every trainable factor a value
         for _, p in peft.named_parameters():
             if p.requires_grad:
                 p.add_(torch.randn_like(p) * 0.3)
     peft.eval()
-    d = OUT / case
-    shutil.rmtree(d, ignore_errors=True)
     peft.save_pretrained(d / "adapter")
     (d / "adapter" / "README.md").unlink(missing_ok=True)
+    fix_config(d / "adapter" / "adapter_config.json")
     (d / "full").mkdir(parents=True)
     shutil.copy(d / "adapter" / "adapter_config.json", d / "full" / "adapter_config.json")
     save_torch({k: v.contiguous() for k, v in peft.state_dict().items()},

@@ -48,8 +48,8 @@ struct Args {
 }
 
 /// The original head's logits from the file, or from the head.
-fn logits(set: &FeatureSet, head: &Head) -> ndarray::Array2<f32> {
-    set.reference_logits(head)
+fn logits(set: &FeatureSet, head: &Head) -> Result<ndarray::Array2<f32>> {
+    Ok(set.reference_logits(head)?)
 }
 
 fn errors(logits: &ndarray::Array2<f32>, labels: &ndarray::Array1<usize>) -> Vec<bool> {
@@ -66,12 +66,15 @@ fn errors(logits: &ndarray::Array2<f32>, labels: &ndarray::Array1<usize>) -> Vec
         .collect()
 }
 
+/// Softmax response `1 − max softmax`, computed in f64 from the stored logits.
 fn sr_auc(logits: &ndarray::Array2<f32>, e: &[bool]) -> Option<f64> {
-    let p = adue_compile::head::softmax_rows(logits.view());
-    let u: Vec<f64> = p
+    let u: Vec<f64> = logits
         .rows()
         .into_iter()
-        .map(|r| 1.0 - f64::from(r.fold(0.0f32, |m, &v| m.max(v))))
+        .map(|z| {
+            let m = z.fold(f64::NEG_INFINITY, |m, &v| m.max(f64::from(v)));
+            1.0 - 1.0 / z.iter().map(|&v| (f64::from(v) - m).exp()).sum::<f64>()
+        })
         .collect();
     roc_auc(&u, e)
 }

@@ -109,9 +109,9 @@ fn main() -> Result<()> {
         read_features(&args.test)?,
     );
     let (lt, lv, ls) = (
-        logits(&train, &head),
-        logits(&val, &head),
-        logits(&test, &head),
+        logits(&train, &head)?,
+        logits(&val, &head)?,
+        logits(&test, &head)?,
     );
     let params = AdueParams::new()
         .grid(grid.clone())

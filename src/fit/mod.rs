@@ -24,6 +24,7 @@ mod outcome;
 mod params;
 mod progress;
 mod select;
+mod simd;
 mod train;
 
 #[cfg(test)]

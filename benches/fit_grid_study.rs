@@ -1,0 +1,95 @@
+//! Grid study (not a test; `harness = false`): trains every configuration of a grid on its
+//! own and prints, per configuration, its validation and TEST error ROC-AUC and wall time, as
+//! JSON lines. `bench/grid_study.py` then replays the selection of candidate default grids
+//! (argmax validation ROC-AUC, first in grid order on ties) to compare them with the paper
+//! grid on test ROC-AUC and cost.
+//!
+//! ```text
+//! cargo bench --bench fit_grid_study -- --case NAME --train T --val V --test S
+//!     (--checkpoint DIR | --head FILE) [--grid paper|quick|FILE.json] [--seed S]
+//! ```
+//! Every configuration is trained exactly as inside a grid search (same seed, same data), so
+//! its scores are those the full search sees.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use adue_compile::fit::{fit, AdueParams, Grid};
+use anyhow::Result;
+use clap::Parser;
+use rayon::prelude::*;
+
+#[path = "fit_common.rs"]
+mod fit_common;
+use fit_common::{grid, original_head, split};
+
+#[derive(Parser)]
+struct Args {
+    #[arg(long)]
+    case: String,
+    #[arg(long)]
+    train: PathBuf,
+    #[arg(long)]
+    val: PathBuf,
+    #[arg(long)]
+    test: PathBuf,
+    #[arg(long)]
+    checkpoint: Option<PathBuf>,
+    #[arg(long)]
+    head: Option<PathBuf>,
+    #[arg(long, default_value = "paper")]
+    grid: String,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Passed by `cargo bench`.
+    #[arg(long, hide = true)]
+    bench: bool,
+}
+
+fn main() -> Result<()> {
+    let args = Args::parse();
+    let head = original_head(&args.checkpoint, &args.head)?;
+    let grid = grid(&args.grid)?;
+    let (train, val, test) = (
+        split(&args.train, &head)?,
+        split(&args.val, &head)?,
+        split(&args.test, &head)?,
+    );
+    let (sr_val, sr_test) = (val.sr_roc_auc(), test.sr_roc_auc());
+    let lines: Vec<Result<String>> = grid
+        .configurations()
+        .par_iter()
+        .with_max_len(1)
+        .map(|c| {
+            let one = Grid {
+                alpha: vec![c.alpha],
+                beta: vec![c.beta],
+                lr: vec![c.lr],
+                epochs: vec![c.epochs],
+            };
+            let params = AdueParams::new()
+                .grid(one)
+                .threads(1)
+                .seed(args.seed)
+                .quiet(true)
+                .check()?;
+            let start = Instant::now();
+            let out = fit(&params, &head, &train.data(), &val.data())?;
+            let wall = start.elapsed().as_secs_f64();
+            Ok(serde_json::json!({
+                "case": args.case,
+                "index": c.index,
+                "result": out.selected,
+                "test_roc_auc": test.adue_roc_auc(&out.head, &out.spec),
+                "sr_val_roc_auc": sr_val,
+                "sr_test_roc_auc": sr_test,
+                "wall_s": wall,
+            })
+            .to_string())
+        })
+        .collect();
+    for line in lines {
+        println!("{}", line?);
+    }
+    Ok(())
+}

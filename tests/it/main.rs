@@ -1,1 +1,6 @@
 //! Integration tests.
+
+mod export_parity;
+mod export_support;
+mod export_threshold;
+mod validate_checks;

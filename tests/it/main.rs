@@ -1,5 +1,6 @@
 //! Integration tests.
 
+mod export_crosscheck;
 mod export_parity;
 mod export_support;
 mod export_threshold;

@@ -1,5 +1,5 @@
 //! Shared helpers of the export / validate tests: seeded random heads and features,
-//! provenance metadata, `.npy` writing and the Python interpreter for cross-checks.
+//! provenance metadata and `.npy` writing.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -236,37 +236,4 @@ pub fn write_npy(path: &Path, a: &Array2<f32>) {
         bytes.extend(v.to_le_bytes());
     }
     std::fs::write(path, bytes).unwrap();
-}
-
-/// The Python used for cross-runtime checks: `ADUE_PYTHON`, else the project venv,
-/// else `python3`. `None` (the caller skips, loudly) only when it lacks `onnx` /
-/// `onnxruntime` and `CI` is not set; under CI that is a test failure.
-pub fn python_with_onnx() -> Option<PathBuf> {
-    let candidates: Vec<PathBuf> = match std::env::var_os("ADUE_PYTHON") {
-        Some(p) => vec![PathBuf::from(p)],
-        None => vec![
-            PathBuf::from("/root/.cache/adue/venv-gen/bin/python"),
-            PathBuf::from("python3"),
-        ],
-    };
-    for py in &candidates {
-        let ok = std::process::Command::new(py)
-            .args(["-c", "import onnx, onnxruntime, numpy"])
-            .output()
-            .is_ok_and(|o| o.status.success());
-        if ok {
-            return Some(py.clone());
-        }
-    }
-    let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0");
-    assert!(
-        !ci,
-        "CI is set but no Python with onnx + onnxruntime + numpy was found (tried {candidates:?}); \
-         install tests/onnx/requirements.txt"
-    );
-    eprintln!(
-        "SKIPPED cross-runtime check: no Python with onnx + onnxruntime + numpy \
-         (tried {candidates:?}; set ADUE_PYTHON)"
-    );
-    None
 }

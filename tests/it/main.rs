@@ -1,4 +1,7 @@
-//! Integration tests.
+//! One integration-test binary (as ripgrep does): shared helpers in `util`,
+//! one module per concern.
+
+mod util;
 
 mod export_crosscheck;
 mod export_parity;

@@ -188,16 +188,26 @@ fn add_head(g: &mut GraphBuilder, prefix: &str, head: &Head, input: &str, output
         g.node("Gemm", &[x, w, b], out, vec![attr_int("transB", 1)])
     };
     match head {
-        Head::Linear { weight, bias } => {
+        Head::Linear { weight, bias: None } => {
+            // No bias: `x · Wᵀ` as a MatMul against the transposed weight, which ONNX
+            // Runtime runs faster than a Gemm with transB for a handful of classes.
+            let w_t = g.weight(
+                &format!("{prefix}.weight_t"),
+                &[weight.ncols(), weight.nrows()],
+                &to_vec_2d(weight.t()),
+            );
+            g.node("MatMul", &[input, &w_t], output, vec![]);
+        }
+        Head::Linear {
+            weight,
+            bias: Some(b),
+        } => {
             let w = g.weight(
                 &format!("{prefix}.weight"),
                 &[weight.nrows(), weight.ncols()],
                 &to_vec_2d(weight.view()),
             );
-            let b = match bias {
-                Some(b) => g.weight(&format!("{prefix}.bias"), &[b.len()], &to_vec(b)),
-                None => String::new(),
-            };
+            let b = g.weight(&format!("{prefix}.bias"), &[b.len()], &to_vec(b));
             gemm(g, input, &w, &b, output);
         }
         Head::Dense {
@@ -237,17 +247,16 @@ fn add_head(g: &mut GraphBuilder, prefix: &str, head: &Head, input: &str, output
     }
 }
 
-/// `GELU(x) = 0.5·x·(1 + erf(x/√2))` (exact, erf form).
+/// `GELU(x) = 0.5·x·(1 + erf(x/√2))` (exact, erf form), written as
+/// `Div → Erf → Add → Mul → Mul`: the pattern ONNX Runtime fuses into one `Gelu`
+/// kernel (a `Mul` by 1/√2 is not recognised and runs as five element-wise ops).
 fn add_gelu(g: &mut GraphBuilder, prefix: &str, x: &str) -> String {
-    let inv_sqrt2 = g.scalar(
-        &format!("{prefix}.gelu.inv_sqrt2"),
-        std::f32::consts::FRAC_1_SQRT_2,
-    );
+    let sqrt2 = g.scalar(&format!("{prefix}.gelu.sqrt2"), std::f32::consts::SQRT_2);
     let one = g.scalar(&format!("{prefix}.gelu.one"), 1.0);
     let half = g.scalar(&format!("{prefix}.gelu.half"), 0.5);
     let s = g.node(
-        "Mul",
-        &[x, &inv_sqrt2],
+        "Div",
+        &[x, &sqrt2],
         &format!("{prefix}/gelu/scaled"),
         vec![],
     );
@@ -262,32 +271,37 @@ fn add_gelu(g: &mut GraphBuilder, prefix: &str, x: &str) -> String {
     g.node("Mul", &[&xe, &half], &format!("{prefix}/gelu"), vec![])
 }
 
-/// `U = clamp(scale·(1 − (m + log Σ exp(λ(p − m)))/λ), eps, 1 − eps)`, `m = max p`
-/// (the max-shifted SmoothMax of `crate::head::uncertainty_from_probs`), `[batch]`.
+/// `U = clamp(scale·(1 − SmoothMax_λ(p)), eps, 1 − eps)`, `[batch]`, with the
+/// max-shifted SmoothMax of `crate::head::uncertainty_from_probs`:
+/// `t = λ·SmoothMax(p) = λm + log Σ exp(λp − λm)`, `m = max p`. The shift makes
+/// every exponent ≤ 0 (so the sum lies in `[1, C]` and cannot overflow, whatever
+/// the runtime's `ReduceLogSumExp` does). Then `scale·(1 − t/λ) = scale − (scale/λ)·t`
+/// is one `[batch, 1] × [1, 1] + [1]` Gemm. Eight nodes: at batch 1 the per-node
+/// overhead is most of the cost.
 fn add_uncertainty(g: &mut GraphBuilder, spec: &ExportSpec, p: &str, axes: &str) -> String {
     let s = &spec.spec;
     let lambda = g.scalar("ue.lambda", s.lambda as f32);
-    let one = g.scalar("ue.one", 1.0);
-    let scale = g.scalar("ue.scale", s.scale as f32);
+    let slope = g.weight(
+        "ue.minus_scale_over_lambda",
+        &[1, 1],
+        &[(-s.scale / s.lambda) as f32],
+    );
+    let scale = g.weight("ue.scale", &[1], &[s.scale as f32]);
     let lo = g.scalar("ue.eps", s.eps as f32);
     let hi = g.scalar("ue.one_minus_eps", (1.0 - s.eps) as f32);
     let keep = || vec![attr_int("keepdims", 1)];
-    let m = g.node("ReduceMax", &[p, axes], "ue/max_p", keep());
-    let d = g.node("Sub", &[p, &m], "ue/p_minus_max", vec![]);
-    let ld = g.node("Mul", &[&d, &lambda], "ue/lambda_times", vec![]);
-    let e = g.node("Exp", &[&ld], "ue/exp", vec![]);
-    let sum = g.node("ReduceSum", &[&e, axes], "ue/sum_exp", keep());
-    let log = g.node("Log", &[&sum], "ue/log_sum_exp", vec![]);
+    let lp = g.node("Mul", &[p, &lambda], "ue/lambda_p", vec![]);
+    let lm = g.node("ReduceMax", &[&lp, axes], "ue/lambda_max_p", keep());
+    let shifted = g.node("Sub", &[&lp, &lm], "ue/shifted", vec![]);
     let lse = g.node(
-        "Div",
-        &[&log, &lambda],
-        "ue/log_sum_exp_over_lambda",
-        vec![],
+        "ReduceLogSumExp",
+        &[&shifted, axes],
+        "ue/log_sum_exp",
+        keep(),
     );
-    let smooth = g.node("Add", &[&m, &lse], "ue/smooth_max", vec![]);
-    let om = g.node("Sub", &[&one, &smooth], "ue/one_minus_smooth_max", vec![]);
-    let scaled = g.node("Mul", &[&om, &scale], "ue/scaled", vec![]);
-    let clipped = g.node("Clip", &[&scaled, &lo, &hi], "ue/clipped", vec![]);
+    let t = g.node("Add", &[&lm, &lse], "ue/lambda_smooth_max", vec![]);
+    let raw = g.node("Gemm", &[&t, &slope, &scale], "ue/unclamped", vec![]);
+    let clipped = g.node("Clip", &[&raw, &lo, &hi], "ue/clipped", vec![]);
     g.node("Squeeze", &[&clipped, axes], UNCERTAINTY, vec![])
 }
 

@@ -15,19 +15,18 @@ use crate::export::pb::{
 };
 
 /// Operators an exported head may contain (all in the default ONNX domain).
-pub const ALLOWED_OPS: [&str; 18] = [
+pub const ALLOWED_OPS: [&str; 17] = [
     "Add",
     "Clip",
     "Div",
     "Erf",
-    "Exp",
     "Gemm",
     "LessOrEqual",
-    "Log",
+    "MatMul",
     "Mul",
+    "ReduceLogSumExp",
     "ReduceMax",
     "ReduceMin",
-    "ReduceSum",
     "ReduceSumSquare",
     "Relu",
     "Softmax",

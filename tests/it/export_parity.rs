@@ -111,8 +111,14 @@ fn model_declares_contract_io_and_provenance() {
         ]
     );
     assert_eq!(g.input.len(), 1);
-    // Linear head without bias: the Gemm's third input is empty, and no bias initializer.
+    // Linear head without bias: a MatMul against the transposed weight, no bias.
     assert!(!g.initializer.iter().any(|t| t.name == "original.bias"));
+    let w_t = g
+        .initializer
+        .iter()
+        .find(|t| t.name == "original.weight_t")
+        .unwrap();
+    assert_eq!(w_t.dims, vec![16, 3]);
     let keys: Vec<&str> = m.metadata_props.iter().map(|e| e.key.as_str()).collect();
     let mut sorted = keys.clone();
     sorted.sort();

@@ -3,6 +3,7 @@
 
 mod util;
 
+mod export_bench;
 mod export_crosscheck;
 mod export_parity;
 mod export_support;

@@ -4,13 +4,10 @@
 //! ([`exporter_entries`]); the caller supplies the provenance it alone knows (the
 //! seed, the selected hyper-parameters, label names, metric conventions and the
 //! SHA-256 of every input file) under the keys of [`REQUIRED_PROVENANCE_KEYS`]
-//! and [`SHA256_PREFIX`]. The validator checks that all of them are present.
+//! and [`SHA256_PREFIX`] (digests from `crate::load::sha256_file`). The validator
+//! checks that all of them are present.
 
 use std::collections::BTreeMap;
-use std::io::Read;
-use std::path::Path;
-
-use sha2::{Digest, Sha256};
 
 use super::threshold::CertifiedThreshold;
 use super::ExportSpec;
@@ -83,25 +80,6 @@ pub const EXPORTER_KEYS: [&str; 15] = [
 /// The key under which the hash of input `name` is recorded.
 pub fn sha256_key(name: &str) -> String {
     format!("{SHA256_PREFIX}{name}")
-}
-
-/// Lowercase hex SHA-256 of a file, streamed.
-pub fn sha256_file(path: &Path) -> std::io::Result<String> {
-    let mut file = std::fs::File::open(path)?;
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 1 << 16];
-    loop {
-        let n = file.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
-    }
-    Ok(hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect())
 }
 
 /// `linear`, `dense/tanh` or `dense/gelu`.

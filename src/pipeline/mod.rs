@@ -5,6 +5,7 @@
 pub mod export;
 pub mod fit;
 pub mod fit_dir;
+pub mod inputs;
 pub mod inspect;
 pub mod report;
 pub mod validate;

@@ -51,7 +51,9 @@ pub struct ValidateInputs<'a> {
     pub features: ArrayView2<'a, f32>,
     /// The Rust reference.
     pub reference: Reference<'a>,
-    /// `(name, path)` of input files whose recorded `adue.sha256.<name>` must match.
+    /// `(name, file)` of inputs whose recorded `adue.sha256.<name>` must match
+    /// `crate::load::sha256_file(file)` (files, not directories: record and check the
+    /// files of a directory input one by one).
     pub hashed_inputs: &'a [(String, PathBuf)],
 }
 
@@ -80,6 +82,9 @@ pub enum ValidateError {
     /// ONNX Runtime could not be loaded.
     #[error(transparent)]
     Runtime(#[from] crate::runtime::RuntimeError),
+    /// An input file to check against its recorded SHA-256 could not be read.
+    #[error(transparent)]
+    Input(#[from] crate::load::LoadError),
 }
 
 /// Runs every check on the file named in `inputs`.

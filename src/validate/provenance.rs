@@ -4,7 +4,8 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use super::{Check, Reference, ValidateError};
-use crate::export::metadata::{self as keys, head_description, sha256_file, sha256_key};
+use crate::export::metadata::{self as keys, head_description, sha256_key};
+use crate::load::sha256_file;
 use crate::export::model::ACCEPT;
 use crate::export::pb::ModelProto;
 
@@ -46,10 +47,7 @@ pub fn check(
     spec_check(&meta, reference, checks);
     threshold_check(model, &meta, checks);
     for (name, path) in hashed_inputs {
-        let actual = sha256_file(path).map_err(|source| ValidateError::Read {
-            path: path.clone(),
-            source,
-        })?;
+        let actual = sha256_file(path)?;
         let key = sha256_key(name);
         let check_name = format!("metadata.sha256.{name}");
         checks.push(match meta.get(key.as_str()) {

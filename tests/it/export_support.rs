@@ -4,7 +4,8 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use adue_compile::export::metadata::{sha256_file, sha256_key, REQUIRED_PROVENANCE_KEYS};
+use adue_compile::export::metadata::{sha256_key, REQUIRED_PROVENANCE_KEYS};
+use adue_compile::load::sha256_file;
 use adue_compile::export::{CertifiedThreshold, ExportSpec, MahalanobisExport};
 use adue_compile::head::{Activation, Head, UeSpec};
 use ndarray::{Array1, Array2};

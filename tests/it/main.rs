@@ -8,4 +8,7 @@ mod export_crosscheck;
 mod export_parity;
 mod export_support;
 mod export_threshold;
+mod load_checkpoint;
+mod load_features;
+mod load_support;
 mod validate_checks;

@@ -131,8 +131,13 @@ fn threshold_entries(t: &CertifiedThreshold, put: &mut impl FnMut(&str, String))
     put(
         THRESHOLD_EVIDENCE,
         format!(
-            "rows={} accepted={} errors={} upper_bound={} candidates_tested={}",
-            t.calibration_rows, t.accepted, t.errors, t.risk_upper_bound, t.candidates_tested
+            "rows={} accepted={} errors={} upper_bound={} level={} candidates_certified={}",
+            t.calibration_rows,
+            t.accepted,
+            t.errors,
+            t.risk_upper_bound,
+            t.level,
+            t.candidates_certified
         ),
     );
 }

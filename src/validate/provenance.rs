@@ -5,9 +5,9 @@ use std::path::PathBuf;
 
 use super::{Check, Reference, ValidateError};
 use crate::export::metadata::{self as keys, head_description, sha256_key};
-use crate::load::sha256_file;
 use crate::export::model::ACCEPT;
 use crate::export::pb::ModelProto;
+use crate::load::sha256_file;
 
 /// `metadata_props` as a map (the last value wins for a repeated key, which the
 /// `metadata.keys` check reports).

@@ -5,9 +5,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use adue_compile::export::metadata::{sha256_key, REQUIRED_PROVENANCE_KEYS};
-use adue_compile::load::sha256_file;
 use adue_compile::export::{CertifiedThreshold, ExportSpec, MahalanobisExport};
 use adue_compile::head::{Activation, Head, UeSpec};
+use adue_compile::load::sha256_file;
 use ndarray::{Array1, Array2};
 use rand::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
@@ -129,7 +129,8 @@ pub fn median_threshold(u: &[f32]) -> CertifiedThreshold {
         accepted: s.len() / 2 + 1,
         errors: 0,
         risk_upper_bound: 0.05,
-        candidates_tested: 1,
+        level: 0.05,
+        candidates_certified: 1,
     }
 }
 

@@ -5,6 +5,7 @@ mod util;
 
 mod export_bench;
 mod export_crosscheck;
+mod export_fixtures;
 mod export_parity;
 mod export_support;
 mod export_threshold;

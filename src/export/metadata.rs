@@ -1,7 +1,7 @@
 //! Keys of the ONNX `metadata_props` and the provenance hashes.
 //!
 //! The exporter writes the keys it can derive from the heads and the threshold
-//! ([`exporter_entries`]); the caller supplies the provenance it alone knows (the
+//! ([`EXPORTER_KEYS`]); the caller supplies the provenance it alone knows (the
 //! seed, the selected hyper-parameters, label names, metric conventions and the
 //! SHA-256 of every input file) under the keys of [`REQUIRED_PROVENANCE_KEYS`]
 //! and [`SHA256_PREFIX`] (digests from `crate::load::sha256_file`). The validator

@@ -7,8 +7,6 @@
 //! must equal `U_ref ≤ τ` except on rows whose `U_ref` lies within [`ABS_TOL`] of
 //! `τ`, where the two runtimes may legitimately round to different sides.
 
-use std::collections::BTreeMap;
-
 use ndarray::Array2;
 
 use super::ort_run::{run_model, OutputValues, RunFailure};
@@ -216,6 +214,3 @@ fn accept_check(got: Option<&OutputValues>, u: &[f32], tau: f32) -> Check {
         ),
     )
 }
-
-/// Output names mapped to values, as returned by ONNX Runtime (re-exported for tests).
-pub type Outputs = BTreeMap<String, OutputValues>;

@@ -13,6 +13,7 @@
 mod data;
 mod dropout;
 mod error;
+mod fastmath;
 mod grid;
 mod head_file;
 mod holdout;
@@ -23,6 +24,7 @@ mod outcome;
 mod params;
 mod progress;
 mod select;
+mod simd;
 mod train;
 
 #[cfg(test)]

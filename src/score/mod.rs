@@ -13,16 +13,22 @@ pub mod baselines;
 pub mod bootstrap;
 pub mod calibration;
 mod error;
+mod evaluate;
 pub mod logits;
 pub mod mahalanobis;
 pub mod ranking;
 pub mod risk_coverage;
 pub mod roc_auc;
+pub mod scores_file;
 pub mod temperature;
 
 pub use baselines::{Entropy, SoftmaxResponse};
 pub use error::ScoreError;
+pub use evaluate::{
+    evaluate, method, EvalConfig, Evaluation, SplitInputs, TrainInputs, CONDITION_METHOD,
+};
 pub use logits::LogitStats;
 pub use mahalanobis::{Mahalanobis, MahalanobisParams, RelativeMahalanobis, WhiteningExport};
 pub use roc_auc::roc_auc;
+pub use scores_file::{scores_from_bytes, scores_to_bytes, SplitScores};
 pub use temperature::{TemperatureScaling, TemperatureScalingParams, TemperatureStatus};

@@ -232,13 +232,18 @@ impl Mahalanobis {
         ))
     }
 
+    /// `min_c d²_c(x)` per row (the Mahalanobis score); `Err` on a wrong width.
+    pub fn scores(&self, x: ArrayView2<f32>) -> Result<Array1<f64>, ScoreError> {
+        Ok(row_min(&self.distances(x)?))
+    }
+
     /// Relative Mahalanobis distance `min_c d²_c(x) − d²_0(x)` per row;
     /// `Ok(None)` when the background Gaussian was not fitted.
     pub fn relative_scores(&self, x: ArrayView2<f32>) -> Result<Option<Array1<f64>>, ScoreError> {
         let Some(bg) = &self.background else {
             return Ok(None);
         };
-        let md = row_min(&self.distances(x)?);
+        let md = self.scores(x)?;
         let z0 = bg.whiten(x, self.center.view());
         let d0 = z0.map_axis(Axis(1), |r| r.dot(&r));
         Ok(Some(md - d0))
@@ -281,8 +286,8 @@ impl<D: Data<Elem = f32>> PredictInplace<ArrayBase<D, Ix2>, Array1<f64>> for Mah
     /// `min_c d²_c(x)` per row. A wrong width (use [`Mahalanobis::distances`] to get the
     /// error) gives NaN scores rather than a panic.
     fn predict_inplace(&self, x: &ArrayBase<D, Ix2>, u: &mut Array1<f64>) {
-        match self.distances(x.view()) {
-            Ok(d) => u.assign(&row_min(&d)),
+        match self.scores(x.view()) {
+            Ok(s) => u.assign(&s),
             Err(_) => u.fill(f64::NAN),
         }
     }

@@ -35,14 +35,16 @@ pub enum RuntimeError {
     },
 }
 
-/// Where we look for the library, in order: `ORT_DYLIB_PATH`, then `.ort/<version>/`
-/// under the current directory and under the source checkout this binary was built from.
+/// Where we look for the library: `ORT_DYLIB_PATH` alone when it is set (an explicit
+/// choice that points nowhere is an error, not a reason to load another copy);
+/// otherwise `.ort/<version>/` under the current directory, then under the source
+/// checkout this binary was built from.
 pub fn candidate_paths() -> Vec<PathBuf> {
     let file = format!("libonnxruntime.so.{ORT_VERSION}");
-    let mut out = Vec::new();
     if let Some(p) = std::env::var_os("ORT_DYLIB_PATH").filter(|p| !p.is_empty()) {
-        out.push(PathBuf::from(p));
+        return vec![PathBuf::from(p)];
     }
+    let mut out = Vec::new();
     let rel = Path::new(".ort").join(ORT_VERSION).join(&file);
     if let Ok(cwd) = std::env::current_dir() {
         out.push(cwd.join(&rel));

@@ -1,6 +1,52 @@
-//! Command line (filled in by the foundation issue).
+//! Command line: parse flags, run one pipeline stage, map the outcome to an exit code.
+//!
+//! Exit codes (CONTRACT §3): 0 success, 1 a `validate` check failed, 2 bad input,
+//! usage, I/O, export or ONNX Runtime error. A closed stdout (`| head`) is not an error.
 
-/// Entry point used by `main`.
-pub fn main() -> std::process::ExitCode {
-    std::process::ExitCode::SUCCESS
+mod args;
+mod printer;
+
+pub use args::{
+    ActivationArg, Cli, Command, ExportArgs, FitArgs, InspectArgs, ReportArgs, ValidateArgs,
+};
+pub use printer::Printer;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::pipeline::{self, Outcome};
+
+/// Entry point used by `main`: parses the flags and runs the subcommand.
+pub fn main() -> ExitCode {
+    // clap exits with 2 on usage errors and 0 for --help/--version.
+    let cli = Cli::parse();
+    match run(&cli) {
+        Ok(Outcome::Success) => ExitCode::SUCCESS,
+        Ok(Outcome::ChecksFailed) => ExitCode::from(1),
+        Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Runs one parsed command line.
+pub fn run(cli: &Cli) -> anyhow::Result<Outcome> {
+    let printer = Printer::new(cli.quiet);
+    match &cli.command {
+        Command::Inspect(a) => pipeline::inspect::run(a, &printer),
+        Command::Fit(a) => pipeline::fit::run(a, &printer),
+        Command::Export(a) => pipeline::export::run(a, &printer),
+        Command::Validate(a) => pipeline::validate::run(a, &printer),
+        Command::Report(a) => pipeline::report::run(a, &printer),
+    }
+}
+
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|e| {
+        e.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }

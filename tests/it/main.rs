@@ -1,1 +1,12 @@
-//! Integration tests.
+//! One integration-test binary (as ripgrep does): shared helpers in `util`,
+//! one module per concern.
+
+mod util;
+
+mod fit_engine;
+mod fit_head_file;
+mod fit_optim;
+mod fit_support;
+mod load_checkpoint;
+mod load_features;
+mod load_support;

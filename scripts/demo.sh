@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The main job on the committed real fixtures, from a fresh machine that has only
+# Rust and Python 3: install ONNX Runtime, build, then for each fixture
+# inspect → fit → export → validate → report. Artifacts land in out/<case>/.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+eval "$(bash scripts/setup-ort.sh)"
+cargo build --release --locked --quiet
+bin="$root/target/release/adue-compile"
+target_risk=${TARGET_RISK:-0.05}
+delta=${DELTA:-0.1}
+for case in bbc-roberta bbc-bert-linear; do
+  fx="fixtures/$case"
+  out="out/$case"
+  echo "=== $case"
+  "$bin" inspect --checkpoint "$fx/adapter" --features "$fx/test.safetensors"
+  "$bin" fit --checkpoint "$fx/adapter" --train "$fx/train.safetensors" \
+    --val "$fx/val.safetensors" --test "$fx/test.safetensors" --out "$out"
+  "$bin" export --fit "$out" --out "$out/head.onnx" --with-mahalanobis \
+    --target-risk "$target_risk" --delta "$delta"
+  "$bin" validate --onnx "$out/head.onnx" --features "$fx/test.safetensors" --fit "$out"
+  "$bin" report --fit "$out" --html "$out/report.html"
+done
+echo
+echo "artifacts:"
+for case in bbc-roberta bbc-bert-linear; do
+  for f in head.onnx report.json report.html head.safetensors; do
+    echo "  $root/out/$case/$f"
+  done
+done

@@ -1,0 +1,151 @@
+//! The command-line flags, as parsed (CONTRACT §3). Validation and defaults that
+//! depend on other inputs happen in the pipeline, not here.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Turn a LoRA-fine-tuned classifier into a validated AdUE uncertainty head.
+#[derive(Debug, Parser)]
+#[command(name = "adue-compile", version, about, propagate_version = true)]
+pub struct Cli {
+    /// Print nothing on stderr but errors.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// The subcommand to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands, in pipeline order.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Read a checkpoint (and optionally a feature set) and describe the head.
+    Inspect(InspectArgs),
+    /// Fit the AdUE head on cached features, score baselines, write a fit directory.
+    Fit(FitArgs),
+    /// Export a fit directory as one self-contained ONNX uncertainty head.
+    Export(ExportArgs),
+    /// Check an exported ONNX head in ONNX Runtime against the reference (CI gate).
+    Validate(ValidateArgs),
+    /// Summarise a fit directory's report (stdout) and optionally render HTML.
+    Report(ReportArgs),
+}
+
+/// Activation of a dense head, overriding what the checkpoint implies.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ActivationArg {
+    /// RoBERTa-style head.
+    Tanh,
+    /// ELECTRA-style head (exact erf GELU).
+    Gelu,
+}
+
+/// `inspect` flags.
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// PEFT adapter directory or a bare safetensors file.
+    #[arg(long)]
+    pub checkpoint: PathBuf,
+    /// A feature set to check against the head (rows, error rate, logit reproduction).
+    #[arg(long)]
+    pub features: Option<PathBuf>,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// Override the dense head's activation.
+    #[arg(long, value_enum)]
+    pub activation: Option<ActivationArg>,
+}
+
+/// `fit` flags.
+#[derive(Debug, Args)]
+pub struct FitArgs {
+    /// PEFT adapter directory or a bare safetensors file.
+    #[arg(long)]
+    pub checkpoint: PathBuf,
+    /// Features the AdUE head is trained on.
+    #[arg(long)]
+    pub train: PathBuf,
+    /// Features for model selection; without it a seeded, stratified 20% of --train is held out.
+    #[arg(long)]
+    pub val: Option<PathBuf>,
+    /// Features for the final, untouched evaluation.
+    #[arg(long)]
+    pub test: Option<PathBuf>,
+    /// Output directory (created; existing files in it are replaced atomically).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Grid of configurations: `paper`, `quick`, or a JSON file.
+    #[arg(long, default_value = "quick")]
+    pub grid: String,
+    /// SmoothMax sharpness λ.
+    #[arg(long = "lambda", default_value_t = 100.0)]
+    pub lambda: f64,
+    /// Seed for shuffling, dropout, hold-out split and bootstrap.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Worker threads (results are identical for any value).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Override the dense head's activation.
+    #[arg(long, value_enum)]
+    pub activation: Option<ActivationArg>,
+    /// Features to fit the Mahalanobis baseline on (default: --train).
+    #[arg(long)]
+    pub md_train: Option<PathBuf>,
+    /// Use the authors' later variant: U and U_SR rescaled by 1/(1 − 1/C).
+    #[arg(long)]
+    pub rescale: bool,
+}
+
+/// `export` flags.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// A directory written by `fit`.
+    #[arg(long)]
+    pub fit: PathBuf,
+    /// The ONNX file to write.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Add a `mahalanobis` output (class-conditional distance on the features).
+    #[arg(long)]
+    pub with_mahalanobis: bool,
+    /// Target error rate among accepted inputs; adds an `accept` output.
+    #[arg(long, requires = "delta")]
+    pub target_risk: Option<f64>,
+    /// Allowed probability that the risk guarantee fails.
+    #[arg(long, requires = "target_risk")]
+    pub delta: Option<f64>,
+}
+
+/// `validate` flags.
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// The exported ONNX head.
+    #[arg(long)]
+    pub onnx: PathBuf,
+    /// Features to run through ONNX Runtime and the reference.
+    #[arg(long)]
+    pub features: PathBuf,
+    /// The fit directory the ONNX head was exported from.
+    #[arg(long)]
+    pub fit: PathBuf,
+    /// A report.json to validate against the schema (default: the fit directory's).
+    #[arg(long)]
+    pub report: Option<PathBuf>,
+    /// A previous report.json; fail when a headline metric regressed.
+    #[arg(long)]
+    pub baseline: Option<PathBuf>,
+}
+
+/// `report` flags.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// A directory written by `fit`.
+    #[arg(long)]
+    pub fit: PathBuf,
+    /// Also write a self-contained HTML page here.
+    #[arg(long)]
+    pub html: Option<PathBuf>,
+}

@@ -1,0 +1,16 @@
+//! Reading small JSON side files (`adapter_config.json`, `config.json`, `metadata.json`).
+
+use std::path::Path;
+
+use serde_json::Value;
+
+use super::error::LoadError;
+
+/// Reads and parses `path`; a parse error names the file, line and column.
+pub(crate) fn read_json(path: &Path) -> Result<Value, LoadError> {
+    let text = std::fs::read(path).map_err(|e| LoadError::io(path, e))?;
+    serde_json::from_slice(&text).map_err(|source| LoadError::ConfigJson {
+        path: path.to_path_buf(),
+        source,
+    })
+}

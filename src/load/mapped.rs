@@ -1,0 +1,17 @@
+//! Read-only memory maps of input files.
+
+use std::path::Path;
+
+use memmap2::Mmap;
+
+use super::error::LoadError;
+
+/// Maps `path` read-only. An empty file gives an empty map.
+pub(crate) fn map_file(path: &Path) -> Result<Mmap, LoadError> {
+    let file = std::fs::File::open(path).map_err(|e| LoadError::io(path, e))?;
+    // SAFETY: the map is read-only and private to this process. Memory maps are only unsound
+    // if another process truncates or rewrites the file while it is mapped; input files are
+    // not modified while the tool runs, and every access below is bounds-checked against the
+    // length the map had when it was created.
+    unsafe { Mmap::map(&file) }.map_err(|e| LoadError::io(path, e))
+}

@@ -1,0 +1,495 @@
+//! A safetensors file over a memory map, with its header validated once at open.
+//!
+//! Layout: an 8-byte little-endian header length `n`, `n` bytes of JSON mapping each tensor
+//! name to `{dtype, shape, data_offsets: [begin, end]}` (plus an optional `__metadata__`
+//! string map), then the data section. Offsets are relative to the data section, which the
+//! tensors must cover exactly, without overlaps. Nothing in the header is trusted: every
+//! size is computed with checked arithmetic and every span is checked against the file.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use memmap2::Mmap;
+use serde_json::Value;
+
+use super::dtype::Dtype;
+use super::error::{sample_list, LoadError};
+use super::mapped::map_file;
+use super::tensor_view::TensorView;
+
+/// Largest header accepted (100 MB); real headers are kilobytes to a few megabytes.
+pub const MAX_HEADER_LEN: u64 = 100_000_000;
+
+/// One tensor's validated header entry.
+#[derive(Debug, Clone, PartialEq)]
+struct Entry {
+    dtype: Dtype,
+    shape: Vec<usize>,
+    /// Byte span relative to the data section; in bounds and `end − begin = numel × size`.
+    begin: usize,
+    end: usize,
+}
+
+/// The validated header: tensor entries, metadata and where the data section starts.
+#[derive(Debug, Clone, PartialEq)]
+struct Header {
+    tensors: BTreeMap<String, Entry>,
+    metadata: BTreeMap<String, String>,
+    data_start: usize,
+}
+
+/// An open, validated safetensors file.
+#[derive(Debug)]
+pub struct SafetensorsFile {
+    path: PathBuf,
+    map: Mmap,
+    header: Header,
+}
+
+impl SafetensorsFile {
+    /// Maps and validates `path`.
+    pub fn open(path: &Path) -> Result<Self, LoadError> {
+        let map = map_file(path)?;
+        let header = parse_header(path, &map)?;
+        Ok(SafetensorsFile {
+            path: path.to_path_buf(),
+            map,
+            header,
+        })
+    }
+
+    /// The file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Tensor names, sorted.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.header.tensors.keys().map(String::as_str)
+    }
+
+    /// Number of tensors.
+    pub fn len(&self) -> usize {
+        self.header.tensors.len()
+    }
+
+    /// Whether the file holds no tensor.
+    pub fn is_empty(&self) -> bool {
+        self.header.tensors.is_empty()
+    }
+
+    /// The `__metadata__` string map (empty when absent).
+    pub fn metadata(&self) -> &BTreeMap<String, String> {
+        &self.header.metadata
+    }
+
+    /// The tensor called `name`, if present.
+    pub fn get(&self, name: &str) -> Option<TensorView<'_>> {
+        let (key, e) = self.header.tensors.get_key_value(name)?;
+        let start = self.header.data_start + e.begin;
+        let end = self.header.data_start + e.end;
+        Some(TensorView {
+            path: &self.path,
+            name: key,
+            dtype: &e.dtype,
+            shape: &e.shape,
+            fortran_order: false,
+            // In bounds: `parse_header` checked `data_start + end ≤ file length`.
+            bytes: &self.map[start..end],
+        })
+    }
+
+    /// The tensor called `name`, or an error listing what the file holds.
+    pub fn require(&self, name: &str) -> Result<TensorView<'_>, LoadError> {
+        self.get(name).ok_or_else(|| LoadError::MissingTensor {
+            path: self.path.clone(),
+            tensor: name.to_string(),
+            found: sample_list(self.names(), 8),
+        })
+    }
+}
+
+/// Validates the header of a whole safetensors file held in `bytes`.
+fn parse_header(path: &Path, bytes: &[u8]) -> Result<Header, LoadError> {
+    let file_len = bytes.len() as u64;
+    let Some((len_bytes, rest)) = bytes.split_first_chunk::<8>() else {
+        return Err(LoadError::TooShort {
+            path: path.to_path_buf(),
+            len: file_len,
+        });
+    };
+    let header_len = u64::from_le_bytes(*len_bytes);
+    let bad_len = |reason: String| LoadError::HeaderLength {
+        path: path.to_path_buf(),
+        header_len,
+        reason,
+    };
+    if header_len < 2 {
+        return Err(bad_len("shorter than the 2 bytes of `{}`".to_string()));
+    }
+    if header_len > MAX_HEADER_LEN {
+        return Err(bad_len(format!("exceeds the {MAX_HEADER_LEN}-byte limit")));
+    }
+    if header_len > rest.len() as u64 {
+        return Err(bad_len(format!(
+            "runs past the end of the file ({file_len} bytes, so at most {} bytes of header)",
+            rest.len()
+        )));
+    }
+    // Fits in usize: it is at most `rest.len()`.
+    let header_len = header_len as usize;
+    let (json, data) = rest.split_at(header_len);
+    let value: Value = serde_json::from_slice(json).map_err(|source| LoadError::HeaderJson {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let Value::Object(map) = value else {
+        return Err(LoadError::Header {
+            path: path.to_path_buf(),
+            reason: format!("expected a JSON object, got {}", json_kind(&value)),
+        });
+    };
+    let mut metadata = BTreeMap::new();
+    let mut tensors = BTreeMap::new();
+    for (name, v) in &map {
+        if name == "__metadata__" {
+            metadata = parse_metadata(path, v)?;
+        } else {
+            let e = parse_entry(path, name, v, data.len() as u64)?;
+            tensors.insert(name.clone(), e);
+        }
+    }
+    check_coverage(path, &tensors, data.len())?;
+    Ok(Header {
+        tensors,
+        metadata,
+        data_start: 8 + header_len,
+    })
+}
+
+fn json_kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+fn parse_metadata(path: &Path, v: &Value) -> Result<BTreeMap<String, String>, LoadError> {
+    let err = |reason: String| LoadError::Metadata {
+        path: path.to_path_buf(),
+        key: "__metadata__".to_string(),
+        reason,
+    };
+    let Value::Object(m) = v else {
+        return Err(err(format!(
+            "expected an object of strings, got {}",
+            json_kind(v)
+        )));
+    };
+    m.iter()
+        .map(|(k, v)| match v {
+            Value::String(s) => Ok((k.clone(), s.clone())),
+            other => Err(err(format!(
+                "key `{k}` holds {}, expected a string",
+                json_kind(other)
+            ))),
+        })
+        .collect()
+}
+
+fn parse_entry(path: &Path, name: &str, v: &Value, data_len: u64) -> Result<Entry, LoadError> {
+    let err = |reason: String| LoadError::TensorHeader {
+        path: path.to_path_buf(),
+        tensor: name.to_string(),
+        reason,
+    };
+    let Value::Object(obj) = v else {
+        return Err(err(format!(
+            "header entry is {}, expected an object with dtype, shape and data_offsets",
+            json_kind(v)
+        )));
+    };
+    let field = |key: &str| -> Result<&Value, LoadError> {
+        obj.get(key)
+            .ok_or_else(|| err(format!("header entry has no `{key}`")))
+    };
+    let dtype = match field("dtype")? {
+        Value::String(s) => Dtype::from_safetensors(s),
+        other => {
+            return Err(err(format!(
+                "`dtype` is {}, expected a string",
+                json_kind(other)
+            )))
+        }
+    };
+    let shape: Vec<usize> = u64_list(field("shape")?)
+        .and_then(|l| l.into_iter().map(|d| usize::try_from(d).ok()).collect())
+        .ok_or_else(|| err("`shape` must be a list of non-negative integers".to_string()))?;
+    let offsets = u64_list(field("data_offsets")?)
+        .filter(|l| l.len() == 2)
+        .ok_or_else(|| err("`data_offsets` must be two non-negative integers".to_string()))?;
+    let (begin, end) = (offsets[0], offsets[1]);
+    let numel = shape
+        .iter()
+        .try_fold(1usize, |acc, &d| acc.checked_mul(d))
+        .ok_or_else(|| err(format!("shape {shape:?} overflows the element count")))?;
+    let bad_offsets = |reason: &str| LoadError::Offsets {
+        path: path.to_path_buf(),
+        tensor: name.to_string(),
+        begin,
+        end,
+        data_len,
+        reason: reason.to_string(),
+    };
+    if begin > end {
+        return Err(bad_offsets("are reversed (begin after end)"));
+    }
+    if end > data_len {
+        return Err(bad_offsets("run past the end of the data section"));
+    }
+    if let Some(size) = dtype.size() {
+        let expected = numel
+            .checked_mul(size)
+            .ok_or_else(|| err(format!("shape {shape:?} overflows the byte count")))?;
+        if expected as u64 != end - begin {
+            return Err(LoadError::ByteSize {
+                path: path.to_path_buf(),
+                tensor: name.to_string(),
+                dtype: dtype.name().to_string(),
+                shape,
+                expected: expected as u64,
+                got: end - begin,
+            });
+        }
+    }
+    // Both fit in usize: they are at most `data_len`, the length of an in-memory slice.
+    Ok(Entry {
+        dtype,
+        shape,
+        begin: begin as usize,
+        end: end as usize,
+    })
+}
+
+fn u64_list(v: &Value) -> Option<Vec<u64>> {
+    v.as_array()?.iter().map(Value::as_u64).collect()
+}
+
+/// The non-empty spans must tile `0..data_len` exactly: no overlap, no hole.
+fn check_coverage(
+    path: &Path,
+    tensors: &BTreeMap<String, Entry>,
+    data_len: usize,
+) -> Result<(), LoadError> {
+    let mut spans: Vec<(usize, usize, &str)> = tensors
+        .iter()
+        .filter(|(_, e)| e.end > e.begin)
+        .map(|(n, e)| (e.begin, e.end, n.as_str()))
+        .collect();
+    spans.sort_unstable();
+    let mut cursor = 0usize;
+    let mut previous = "";
+    for (begin, end, name) in spans {
+        if begin < cursor {
+            return Err(LoadError::Overlap {
+                path: path.to_path_buf(),
+                tensor: name.to_string(),
+                other: previous.to_string(),
+                at: begin as u64,
+            });
+        }
+        if begin > cursor {
+            return Err(LoadError::Uncovered {
+                path: path.to_path_buf(),
+                begin: cursor as u64,
+                end: begin as u64,
+            });
+        }
+        cursor = end;
+        previous = name;
+    }
+    if cursor < data_len {
+        return Err(LoadError::Uncovered {
+            path: path.to_path_buf(),
+            begin: cursor as u64,
+            end: data_len as u64,
+        });
+    }
+    Ok(())
+}
+
+/// Builds the bytes of a safetensors file from a raw JSON header and data (for tests of
+/// malformed files, which no writer produces).
+#[cfg(test)]
+pub(crate) fn raw_file(header: &str, data: &[u8]) -> Vec<u8> {
+    let mut out = (header.len() as u64).to_le_bytes().to_vec();
+    out.extend_from_slice(header.as_bytes());
+    out.extend_from_slice(data);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(bytes: &[u8]) -> Result<Header, LoadError> {
+        parse_header(Path::new("t.safetensors"), bytes)
+    }
+
+    fn msg(bytes: &[u8]) -> String {
+        let e = parse(bytes).unwrap_err().to_string();
+        assert!(e.starts_with("t.safetensors: "), "{e}");
+        e
+    }
+
+    #[test]
+    fn valid_header_parses() {
+        let h = parse(&raw_file(
+            r#"{"__metadata__":{"split":"val"},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]},"a":{"dtype":"I32","shape":[],"data_offsets":[0,4]}}"#,
+            &[0; 12],
+        ))
+        .unwrap();
+        assert_eq!(h.tensors.len(), 2);
+        assert_eq!(h.tensors["b"].begin, 4);
+        assert_eq!(h.metadata["split"], "val");
+    }
+
+    #[test]
+    fn too_short_and_bad_lengths() {
+        assert!(msg(&[]).contains("0 bytes"));
+        assert!(msg(&[1, 0, 0]).contains("3 bytes"));
+        assert!(msg(&raw_file("{", &[])).contains("shorter than"));
+        let mut big = (MAX_HEADER_LEN + 1).to_le_bytes().to_vec();
+        big.extend_from_slice(b"{}");
+        assert!(msg(&big).contains("limit"));
+        let mut past = 1000u64.to_le_bytes().to_vec();
+        past.extend_from_slice(b"{}");
+        assert!(msg(&past).contains("past the end"));
+    }
+
+    #[test]
+    fn invalid_json_and_non_object() {
+        assert!(msg(&raw_file("{\"a\":", &[])).contains("not valid JSON"));
+        assert!(msg(&raw_file("[1,2]", &[])).contains("an array"));
+    }
+
+    #[test]
+    fn malformed_entries_name_the_tensor() {
+        let e = msg(&raw_file(
+            r#"{"w":{"shape":[1],"data_offsets":[0,4]}}"#,
+            &[0; 4],
+        ));
+        assert!(e.contains("`w`") && e.contains("dtype"), "{e}");
+        let e = msg(&raw_file(
+            r#"{"w":{"dtype":"F32","shape":[-1],"data_offsets":[0,4]}}"#,
+            &[0; 4],
+        ));
+        assert!(e.contains("`w`") && e.contains("shape"), "{e}");
+        let e = msg(&raw_file(
+            r#"{"w":{"dtype":"F32","shape":[1],"data_offsets":[0]}}"#,
+            &[0; 4],
+        ));
+        assert!(e.contains("data_offsets"), "{e}");
+        let e = msg(&raw_file(r#"{"w":[1]}"#, &[]));
+        assert!(e.contains("`w`"), "{e}");
+    }
+
+    #[test]
+    fn shape_overflow_is_an_error() {
+        let e = msg(&raw_file(
+            r#"{"w":{"dtype":"F32","shape":[4294967296,4294967296,4294967296],"data_offsets":[0,4]}}"#,
+            &[0; 4],
+        ));
+        assert!(e.contains("`w`") && e.contains("overflows"), "{e}");
+        // The element count fits but the byte count does not.
+        let e = msg(&raw_file(
+            r#"{"w":{"dtype":"F64","shape":[4611686018427387904],"data_offsets":[0,4]}}"#,
+            &[0; 4],
+        ));
+        assert!(e.contains("overflows the byte count"), "{e}");
+    }
+
+    #[test]
+    fn lying_offsets() {
+        let e = msg(&raw_file(
+            r#"{"w":{"dtype":"F32","shape":[2],"data_offsets":[0,16]}}"#,
+            &[0; 8],
+        ));
+        assert!(e.contains("`w`") && e.contains("past the end"), "{e}");
+        let e = msg(&raw_file(
+            r#"{"w":{"dtype":"F32","shape":[2],"data_offsets":[8,0]}}"#,
+            &[0; 8],
+        ));
+        assert!(e.contains("reversed"), "{e}");
+        let e = msg(&raw_file(
+            r#"{"w":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}}"#,
+            &[0; 8],
+        ));
+        assert!(e.contains("needs 12 bytes") && e.contains("span 8"), "{e}");
+    }
+
+    #[test]
+    fn overlap_and_holes() {
+        let e = msg(&raw_file(
+            r#"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}}"#,
+            &[0; 12],
+        ));
+        assert!(
+            e.contains("`a`") && e.contains("`b`") && e.contains("overlap"),
+            "{e}"
+        );
+        let e = msg(&raw_file(
+            r#"{"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}"#,
+            &[0; 8],
+        ));
+        assert!(e.contains("bytes 0..4"), "{e}");
+        let e = msg(&raw_file(
+            r#"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}"#,
+            &[0; 8],
+        ));
+        assert!(e.contains("bytes 4..8"), "{e}");
+    }
+
+    #[test]
+    fn metadata_must_be_strings() {
+        let e = msg(&raw_file(r#"{"__metadata__":{"n":3}}"#, &[]));
+        assert!(e.contains("__metadata__") && e.contains("`n`"), "{e}");
+    }
+
+    #[test]
+    fn mutated_and_truncated_files_never_panic() {
+        let good = raw_file(
+            r#"{"__metadata__":{"k":"v"},"features":{"dtype":"F32","shape":[2,2],"data_offsets":[0,16]},"labels":{"dtype":"I64","shape":[2],"data_offsets":[16,32]}}"#,
+            &[7; 32],
+        );
+        assert!(parse(&good).is_ok());
+        let header_end = good.len() - 32;
+        for i in 0..good.len() {
+            for b in [0u8, 0xff, b'"', b'9', b'}', b'-'] {
+                let mut m = good.clone();
+                m[i] = b;
+                let r = parse(&m);
+                // Breaking the length prefix or the JSON structure is always caught.
+                let structural = i < 8 || (b == b'"' && i < header_end);
+                if structural && good[i] != b {
+                    assert!(r.is_err(), "byte {i} set to {b:#x} was accepted");
+                }
+            }
+            assert!(parse(&good[..i]).is_err(), "truncated at {i}");
+        }
+    }
+
+    #[test]
+    fn unknown_dtype_is_kept_and_bounds_checked() {
+        let h = parse(&raw_file(
+            r#"{"q":{"dtype":"F4","shape":[4],"data_offsets":[0,2]}}"#,
+            &[0; 2],
+        ))
+        .unwrap();
+        assert_eq!(h.tensors["q"].dtype.name(), "F4");
+    }
+}

@@ -1,0 +1,20 @@
+//! The stages wired together, one file per subcommand:
+//! `inspect` (load), `fit` (load → fit → score → report.json), `export`,
+//! `validate` and `report`. Each returns an [`Outcome`] or an error (exit 2).
+
+pub mod export;
+pub mod fit;
+pub mod fit_dir;
+pub mod inputs;
+pub mod inspect;
+pub mod report;
+pub mod validate;
+
+/// How a successful run ended, for the exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Everything ran and every check passed (exit 0).
+    Success,
+    /// `validate` ran and at least one check failed (exit 1).
+    ChecksFailed,
+}

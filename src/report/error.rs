@@ -6,15 +6,6 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ReportError {
-    /// An input file could not be read for hashing.
-    #[error("cannot read input {path} to hash it: {source}")]
-    ReadInput {
-        /// The input file.
-        path: PathBuf,
-        /// The I/O error.
-        #[source]
-        source: std::io::Error,
-    },
     /// A number that the report requires to be finite is NaN or infinite.
     #[error("report field `{field}` is not finite: {value}")]
     NonFinite {

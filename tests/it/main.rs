@@ -10,3 +10,4 @@ mod fit_support;
 mod load_checkpoint;
 mod load_features;
 mod load_support;
+mod score_golden;

@@ -169,4 +169,27 @@ mod tests {
         assert_eq!((m.roc_auc, m.prr, m.aurc, m.e_aurc), (None, None, 1.0, 0.0));
         assert!(SelectiveMetrics::of_scores(&[], &[]).is_none());
     }
+
+    #[test]
+    fn weights_equal_explicit_repetition() {
+        // Scores with ties; multiplicities as a bootstrap resample would give.
+        let scores: Vec<f64> = (0..60).map(|i| ((i * 37) % 17) as f64 / 16.0).collect();
+        let errors: Vec<bool> = (0..60).map(|i| (i * 13) % 5 < 2).collect();
+        let w: Vec<u32> = (0..60).map(|i| ((i * 11) % 4) as u32).collect();
+        let (mut rs, mut re) = (Vec::new(), Vec::new());
+        for i in 0..60 {
+            for _ in 0..w[i] {
+                rs.push(scores[i]);
+                re.push(errors[i]);
+            }
+        }
+        let ranking = Ranking::new(&scores).unwrap();
+        let weighted = SelectiveMetrics::compute(&ranking, &errors, Some(&w)).unwrap();
+        let repeated = SelectiveMetrics::of_scores(&rs, &re).unwrap();
+        let d = |a: Option<f64>, b: Option<f64>| (a.unwrap() - b.unwrap()).abs();
+        assert!(d(weighted.roc_auc, repeated.roc_auc) < 1e-14);
+        assert!(d(weighted.prr, repeated.prr) < 1e-14);
+        assert!((weighted.aurc - repeated.aurc).abs() < 1e-14);
+        assert!((weighted.e_aurc - repeated.e_aurc).abs() < 1e-14);
+    }
 }

@@ -10,4 +10,5 @@ mod fit_support;
 mod load_checkpoint;
 mod load_features;
 mod load_support;
+mod score_evaluate;
 mod score_golden;

@@ -1,12 +1,13 @@
 //! The whitening transform `W = L⁻¹` of a factorised covariance (`Σ + j·I = L Lᵀ`), so that
 //! `(x − μ)ᵀ (Σ + j·I)⁻¹ (x − μ) = ‖W (x − μ)‖²`.
 //!
-//! `W` is kept as `Wᵀ = (Lᵀ)⁻¹` in column-major layout, computed by linfa-linalg's
-//! triangular solver on `Lᵀ` (itself a column-major view of the row-major factor):
-//! column-major is what that solver walks efficiently, and `Wᵀ` column-major is `W`
-//! row-major. Column blocks of the inverse are independent, so they are solved in parallel;
-//! block `[c₀, c₁)` of the upper-triangular `(Lᵀ)⁻¹` only involves the leading `c₁×c₁`
-//! system, about `D³/6` flops in all.
+//! `W` is lower triangular and is computed by blocks of [`PANEL`]: each diagonal block is
+//! `W_ii = L_ii⁻¹`, from linfa-linalg's triangular solver on a column-major copy of `L_ii`
+//! (the layout that solver walks efficiently); below it, block forward substitution
+//! `W_ij = −L_ii⁻¹ Σ_{j≤k<i} L_ik W_kj` is two matrix products per block (ndarray /
+//! matrixmultiply), about `D³/6` multiply-adds in all. Block columns are independent, so
+//! they run in parallel, each in a fixed order: the result does not depend on the thread
+//! count.
 
 use linfa_linalg::triangular::{SolveTriangularInplace, UPLO};
 use ndarray::{s, Array1, Array2, ArrayView1, ArrayView2, Axis, ShapeBuilder, Zip};
@@ -27,29 +28,44 @@ pub struct Whitening {
 impl Whitening {
     /// Inverts the factor in `factor.packed` (its lower triangle).
     pub fn new(factor: &Factor) -> Self {
-        let d = factor.packed.nrows();
-        // Lᵀ: the transpose of a row-major matrix is a column-major view; the solver reads
-        // only its upper triangle (= L) and diagonal.
-        let u = factor.packed.t();
-        let mut w_t = Array2::<f64>::zeros((d, d).f());
-        w_t.axis_chunks_iter_mut(Axis(1), PANEL)
+        let l = &factor.packed;
+        let d = l.nrows();
+        let blocks: Vec<(usize, usize)> = (0..d)
+            .step_by(PANEL)
+            .map(|b0| (b0, (b0 + PANEL).min(d)))
+            .collect();
+        // Diagonal blocks L_ii⁻¹ (lower triangular), each solved against the identity.
+        let inv_diag: Vec<Array2<f64>> = blocks
+            .par_iter()
+            .map(|&(b0, b1)| {
+                let w = b1 - b0;
+                let mut lii = Array2::<f64>::zeros((w, w).f());
+                lii.assign(&l.slice(s![b0..b1, b0..b1]));
+                let mut inv = Array2::<f64>::eye(w).reversed_axes(); // column-major
+                                                                     // Cannot fail: square system with matching rows and positive pivots (the
+                                                                     // factorisation succeeded). The solver reads the lower triangle only.
+                let _ = lii.solve_triangular_inplace(&mut inv, UPLO::Lower);
+                inv
+            })
+            .collect();
+        let mut w = Array2::<f64>::zeros((d, d));
+        w.axis_chunks_iter_mut(Axis(1), PANEL)
             .into_par_iter()
             .enumerate()
-            .for_each(|(t, mut cols)| {
-                let c0 = t * PANEL;
-                let c1 = c0 + cols.ncols();
-                for k in 0..cols.ncols() {
-                    cols[[c0 + k, k]] = 1.0;
+            .for_each(|(j, mut col)| {
+                let (j0, _) = blocks[j];
+                col.slice_mut(s![j0..j0 + inv_diag[j].nrows(), ..])
+                    .assign(&inv_diag[j]);
+                for (i, &(i0, i1)) in blocks.iter().enumerate().skip(j + 1) {
+                    // S = L[i, j0..i0] W[j0..i0, j]; W_ij = −L_ii⁻¹ S.
+                    let (done, mut rest) = col.view_mut().split_at(Axis(0), i0);
+                    let sum = l.slice(s![i0..i1, j0..i0]).dot(&done.slice(s![j0.., ..]));
+                    let mut target = rest.slice_mut(s![..i1 - i0, ..]);
+                    ndarray::linalg::general_mat_mul(-1.0, &inv_diag[i], &sum, 0.0, &mut target);
                 }
-                let mut b = cols.slice_mut(s![..c1, ..]);
-                // Cannot fail: the system is square (c1×c1) and b has c1 rows; the pivots
-                // are positive (the factorisation succeeded).
-                let _ = u
-                    .slice(s![..c1, ..c1])
-                    .solve_triangular_inplace(&mut b, UPLO::Upper);
             });
         Whitening {
-            w_t,
+            w_t: w.reversed_axes(),
             info: factor.info,
         }
     }
@@ -111,7 +127,7 @@ mod tests {
 
     #[test]
     fn w_inverts_the_factor_and_whitens_the_covariance() {
-        let n = PANEL + 45;
+        let n = 2 * PANEL + 45;
         let b = Array2::from_shape_fn((n, n), |(i, j)| ((i * 13 + j * 7) % 19) as f64 / 19.0);
         let mut cov = b.t().dot(&b) / n as f64;
         cov.diag_mut().mapv_inplace(|v| v + 0.25);

@@ -14,6 +14,8 @@ mod fit_support;
 mod load_checkpoint;
 mod load_features;
 mod load_support;
+mod score_evaluate;
+mod score_golden;
 mod util;
 mod validate_checks;
 

@@ -18,4 +18,3 @@ mod score_evaluate;
 mod score_golden;
 mod util;
 mod validate_checks;
-

@@ -14,6 +14,7 @@ mod fit_support;
 mod load_checkpoint;
 mod load_features;
 mod load_support;
+mod pipeline;
 mod score_evaluate;
 mod score_golden;
 mod util;

@@ -14,14 +14,21 @@ fn fit(case: &str, out: &Path, extra: &[&str]) -> std::process::Output {
         fixture(case, "val.safetensors"),
         fixture(case, "test.safetensors"),
     );
-    let mut c = cmd(&[&"-q", &"fit", &"--checkpoint", &ckpt, &"--train", &train]);
-    c.args([
-        &"--val".as_ref(),
-        val.as_os_str(),
-        "--test".as_ref(),
-        test.as_os_str(),
+    let mut c = cmd(&[
+        &"-q",
+        &"fit",
+        &"--checkpoint",
+        &ckpt,
+        &"--train",
+        &train,
+        &"--val",
+        &val,
+        &"--test",
+        &test,
+        &"--out",
+        &out,
     ]);
-    c.arg("--out").arg(out).args(extra);
+    c.args(extra);
     c.output().unwrap()
 }
 

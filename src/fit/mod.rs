@@ -1,1 +1,40 @@
-//! fit stage (filled in by its issue).
+//! Fit stage: train the AdUE uncertainty head (Zabolotnyi et al. 2025, arXiv 2505.15443).
+//!
+//! Starting from an exact copy of the classification head, the UE head `g` is trained on
+//! cached features with
+//! `L = BCE(U, e) + α·mean((U − U_SR)²) + β·Σ‖θ − θ₀‖²`,
+//! `U = clamp(scale·(1 − SmoothMax_λ(softmax(g(h)))), eps, 1 − eps)`, where `e` marks the
+//! rows the ORIGINAL head gets wrong and `U_SR` is its softmax response ([`loss`] in the source).
+//! Adam with a one-cycle cosine schedule ([`optim`]), mini-batches of 128, dropout in the
+//! head, early stopping on the validation error ROC-AUC; a grid over α, β, lr and epochs
+//! ([`Grid`]) is searched in parallel and the best configuration by validation error ROC-AUC
+//! wins ([`fit`]). The result is stored as `head.safetensors` ([`write_head`], [`read_head`]).
+
+mod data;
+mod dropout;
+mod error;
+mod fastmath;
+mod grid;
+mod head_file;
+mod holdout;
+mod loss;
+mod model;
+pub mod optim;
+mod outcome;
+mod params;
+mod progress;
+mod select;
+mod simd;
+mod train;
+
+#[cfg(test)]
+mod gradcheck;
+
+pub use data::FitData;
+pub use error::FitError;
+pub use grid::{Config, Grid};
+pub use head_file::{encode_head, read_head, write_head, RESERVED_KEYS};
+pub use holdout::{stratified_holdout, MIN_VAL_ROWS};
+pub use outcome::{FitOutcome, GridResult};
+pub use params::{AdueParams, AdueValidParams};
+pub use select::fit;

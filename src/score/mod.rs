@@ -1,5 +1,34 @@
 //! Scoring: uncertainty baselines and the metrics of CONTRACT §5.
+//!
+//! - per-sample quantities from logits: [`logits`];
+//! - baselines (linfa estimators): [`baselines`] (softmax response, entropy),
+//!   [`temperature`] (temperature scaling), [`mahalanobis`] (Mahalanobis, relative
+//!   Mahalanobis, with the whitening form for the exporter);
+//! - metrics: [`roc_auc`], [`risk_coverage`] (AURC, E-AURC, PRR), [`calibration`]
+//!   (accuracy, ECE, adaptive ECE, MCE, Brier, NLL), on a shared [`ranking`];
+//! - intervals: [`bootstrap`];
+//! - the whole evaluation of a fit for the report: [`evaluate`](evaluate()).
 
+pub mod baselines;
+pub mod bootstrap;
+pub mod calibration;
+mod error;
+mod evaluate;
+pub mod logits;
+pub mod mahalanobis;
+pub mod ranking;
+pub mod risk_coverage;
 pub mod roc_auc;
+pub mod scores_file;
+pub mod temperature;
 
+pub use baselines::{Entropy, SoftmaxResponse};
+pub use error::ScoreError;
+pub use evaluate::{
+    evaluate, method, EvalConfig, Evaluation, SplitInputs, TrainInputs, CONDITION_METHOD,
+};
+pub use logits::LogitStats;
+pub use mahalanobis::{Mahalanobis, MahalanobisParams, RelativeMahalanobis, WhiteningExport};
 pub use roc_auc::roc_auc;
+pub use scores_file::{scores_from_bytes, scores_to_bytes, SplitScores};
+pub use temperature::{TemperatureScaling, TemperatureScalingParams, TemperatureStatus};

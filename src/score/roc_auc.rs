@@ -1,37 +1,36 @@
 //! Error ROC-AUC: how well an uncertainty score ranks errors above correct predictions.
 
+use super::ranking::{Group, Ranking};
+
 /// Mann-Whitney AUC of `scores` against binary `errors` (CONTRACT §5): the probability
 /// that a random error scores higher than a random correct sample, ties counted one half.
 ///
-/// Computed in f64 in O(N log N) from mid-ranks: `AUC = (R₁ − n₁(n₁+1)/2) / (n₁ n₀)`, where
-/// `R₁` is the rank sum of the errors. Returns `None` (undefined) when every sample is an
-/// error or none is, when the lengths differ, or when a score is NaN.
+/// Computed in f64 in O(N log N) by [`roc_auc_from_groups`]. Returns `None` (undefined) when
+/// every sample is an error or none is, when the lengths differ, or when a score is NaN.
 pub fn roc_auc(scores: &[f64], errors: &[bool]) -> Option<f64> {
-    if scores.len() != errors.len() || scores.iter().any(|s| s.is_nan()) {
+    if scores.len() != errors.len() {
         return None;
     }
-    let n1 = errors.iter().filter(|&&e| e).count();
-    let n0 = errors.len() - n1;
-    if n1 == 0 || n0 == 0 {
+    let ranking = Ranking::new(scores)?;
+    roc_auc_from_groups(ranking.groups(errors, None))
+}
+
+/// AUC from the runs of tied scores in ascending order:
+/// `Σ_g e_g (c_<g + c_g / 2) / (E·C)`, where `e_g`, `c_g` are the errors and correct samples
+/// of run `g`, `c_<g` the correct samples scored strictly lower, `E`, `C` the totals.
+/// `None` when `E = 0` or `C = 0`.
+pub fn roc_auc_from_groups(groups: impl Iterator<Item = Group>) -> Option<f64> {
+    let (mut num, mut correct_below, mut n_err) = (0.0f64, 0.0f64, 0.0f64);
+    for g in groups {
+        let correct = g.total - g.errors;
+        num += g.errors * (correct_below + correct / 2.0);
+        correct_below += correct;
+        n_err += g.errors;
+    }
+    if n_err == 0.0 || correct_below == 0.0 {
         return None;
     }
-    let mut order: Vec<usize> = (0..scores.len()).collect();
-    order.sort_by(|&a, &b| scores[a].total_cmp(&scores[b]));
-    let mut rank_sum = 0.0f64;
-    let mut i = 0;
-    while i < order.len() {
-        // A run of tied scores shares the mean of ranks i+1 ..= j.
-        let mut j = i + 1;
-        while j < order.len() && scores[order[j]] == scores[order[i]] {
-            j += 1;
-        }
-        let mid_rank = (i + 1 + j) as f64 / 2.0;
-        let tied_errors = order[i..j].iter().filter(|&&k| errors[k]).count();
-        rank_sum += mid_rank * tied_errors as f64;
-        i = j;
-    }
-    let (n1, n0) = (n1 as f64, n0 as f64);
-    Some((rank_sum - n1 * (n1 + 1.0) / 2.0) / (n1 * n0))
+    Some(num / (n_err * correct_below))
 }
 
 #[cfg(test)]
@@ -71,6 +70,7 @@ mod tests {
         assert_eq!(roc_auc(&[0.1, 0.2], &[true, true]), None);
         assert_eq!(roc_auc(&[0.1, 0.2], &[false, false]), None);
         assert_eq!(roc_auc(&[f64::NAN, 0.2], &[true, false]), None);
+        assert_eq!(roc_auc(&[0.1], &[true, false]), None);
     }
 
     #[test]
@@ -78,5 +78,6 @@ mod tests {
         let e = [false, false, true, true];
         assert_eq!(roc_auc(&[0.1, 0.2, 0.3, 0.4], &e), Some(1.0));
         assert_eq!(roc_auc(&[0.4, 0.3, 0.2, 0.1], &e), Some(0.0));
+        assert_eq!(roc_auc(&[0.5; 4], &e), Some(0.5));
     }
 }

@@ -1,8 +1,12 @@
 //! One integration-test binary (as ripgrep does): shared helpers in `util`,
 //! one module per concern.
 
-mod util;
-
+mod export_bench;
+mod export_crosscheck;
+mod export_fixtures;
+mod export_parity;
+mod export_support;
+mod export_threshold;
 mod fit_engine;
 mod fit_head_file;
 mod fit_optim;
@@ -10,3 +14,8 @@ mod fit_support;
 mod load_checkpoint;
 mod load_features;
 mod load_support;
+mod pipeline;
+mod score_evaluate;
+mod score_golden;
+mod util;
+mod validate_checks;

@@ -1,0 +1,504 @@
+//! The typed `report.json` (CONTRACT §7). `schemas/report.schema.json` is its JSON Schema.
+//!
+//! Maps are `BTreeMap`s so that keys are written in a fixed order; every float is a
+//! [`Real`] (finite by construction); a quantity that can be undefined is `Option<Real>`
+//! together with a `reason`.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::provenance::{InputFile, Tool};
+use super::real::Real;
+use super::ReportError;
+use crate::head::{Head, UeSpec};
+use crate::score::bootstrap::{percentile_interval, BootstrapConfig};
+
+/// Version of the report layout; bumped on any change of the key paths.
+pub const SCHEMA_VERSION: &str = "1.0.0";
+
+/// A point estimate with its bootstrap interval.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Estimate {
+    /// The value on the whole split; `null` when undefined (see `reason`).
+    pub value: Option<Real>,
+    /// 95% percentile-bootstrap interval `[lo, hi]`; `null` when no resample defines it.
+    pub ci95: Option<[Real; 2]>,
+    /// Why `value` or `ci95` is `null`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Resamples on which the statistic was undefined (e.g. no error) and was skipped.
+    pub skipped_resamples: usize,
+}
+
+impl Estimate {
+    /// From the point value (or why it is undefined) and the per-resample values
+    /// (`None` = undefined on that resample, skipped). Non-finite values count as undefined.
+    pub fn from_replicates(
+        point: Result<f64, String>,
+        replicates: &[Option<f64>],
+        level: f64,
+    ) -> Estimate {
+        let finite: Vec<Option<f64>> = replicates
+            .iter()
+            .map(|r| r.filter(|v| v.is_finite()))
+            .collect();
+        let interval = percentile_interval(&finite, level);
+        let ci95 = interval
+            .bounds
+            .and_then(|(lo, hi)| Some([Real::new(lo)?, Real::new(hi)?]));
+        let (value, mut reason) = match point {
+            Ok(v) => match Real::new(v) {
+                Some(r) => (Some(r), None),
+                None => (None, Some(format!("the statistic is not finite ({v})"))),
+            },
+            Err(why) => (None, Some(why)),
+        };
+        if ci95.is_none() && reason.is_none() {
+            reason = Some("undefined on every bootstrap resample".into());
+        }
+        Estimate {
+            value,
+            ci95,
+            reason,
+            skipped_resamples: interval.skipped,
+        }
+    }
+}
+
+/// Ranking metrics of one uncertainty score on one split.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MethodMetrics {
+    /// Error ROC-AUC.
+    pub roc_auc: Estimate,
+    /// Area under the risk–coverage curve.
+    pub aurc: Estimate,
+    /// AURC minus the oracle's.
+    pub e_aurc: Estimate,
+    /// Prediction rejection ratio.
+    pub prr: Estimate,
+}
+
+/// Calibration metrics of one set of probabilities on one split.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CalibrationEstimates {
+    /// Fraction correct.
+    pub accuracy: Estimate,
+    /// 15-bin equal-width ECE.
+    pub ece: Estimate,
+    /// 15-bin equal-mass ECE.
+    pub adaptive_ece: Estimate,
+    /// Maximum calibration error over non-empty bins.
+    pub mce: Estimate,
+    /// Mean Brier score.
+    pub brier: Estimate,
+    /// Mean negative log-likelihood.
+    pub nll: Estimate,
+}
+
+/// Calibration of one split: the original probabilities, and after temperature scaling.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SplitCalibration {
+    /// Metrics of the original head's probabilities.
+    #[serde(flatten)]
+    pub original: CalibrationEstimates,
+    /// The temperature and the metrics of `softmax(z / T)`.
+    pub temperature: TemperatureCalibration,
+}
+
+/// Metrics after temperature scaling, with the temperature as `value`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TemperatureCalibration {
+    /// The fitted temperature `T`.
+    pub value: Real,
+    /// The split `T` was fitted on.
+    pub fitted_on: String,
+    /// Metrics of the scaled probabilities.
+    #[serde(flatten)]
+    pub metrics: CalibrationEstimates,
+}
+
+/// A paired comparison of two methods on one split.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Comparison {
+    /// ROC-AUC of the first method minus the second's, paired bootstrap interval (the same
+    /// resample indices for both).
+    pub roc_auc_diff: Estimate,
+}
+
+/// How one covariance was factorised.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CovarianceInfo {
+    /// Absolute jitter `j` on the diagonal (`Σ + j·I = L Lᵀ`).
+    pub jitter: Real,
+    /// `j / (tr(Σ)/D)`.
+    pub relative_jitter: Real,
+    /// `tr(Σ)/D`.
+    pub mean_variance: Real,
+    /// Factorisations attempted.
+    pub attempts: usize,
+    /// Condition-number estimate of `Σ + j·I`.
+    pub condition_number: Real,
+    /// How `condition_number` was obtained.
+    pub condition_method: String,
+    /// Largest condition estimate accepted before adding jitter.
+    pub max_condition: Real,
+}
+
+/// A fitted Mahalanobis baseline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MahalanobisInfo {
+    /// Which features: `input` (what the head consumes) or `dense_hidden`.
+    pub features: String,
+    /// Split the Gaussians were fitted on.
+    pub train_split: String,
+    /// Rows it had.
+    pub train_rows: usize,
+    /// Feature dimension.
+    pub dim: usize,
+    /// Training rows per class (classes without rows are left out of the minimum).
+    pub class_counts: Vec<usize>,
+    /// The shared within-class covariance.
+    pub within: CovarianceInfo,
+    /// The background Gaussian of the relative distance; absent when not fitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub background: Option<CovarianceInfo>,
+}
+
+/// The fitted temperature.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TemperatureInfo {
+    /// `T`.
+    pub temperature: Real,
+    /// Split it was fitted on.
+    pub fitted_on: String,
+    /// `converged`, `at_bracket_edge` or `flat`.
+    pub status: String,
+    /// NLL there at `T = 1`.
+    pub nll_before: Real,
+    /// NLL there at `T`.
+    pub nll_after: Real,
+    /// Search bracket `[T_min, T_max]`.
+    pub bracket: [Real; 2],
+}
+
+/// Fitted baselines.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Baselines {
+    /// Mahalanobis on the input features (also gives the relative distance).
+    pub mahalanobis: MahalanobisInfo,
+    /// Mahalanobis on the dense head's hidden layer (dense heads only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mahalanobis_hidden: Option<MahalanobisInfo>,
+    /// Temperature scaling.
+    pub temperature_scaling: TemperatureInfo,
+}
+
+/// Rows and errors of one split.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SplitSummary {
+    /// Rows.
+    pub rows: usize,
+    /// Rows where the original head is wrong.
+    pub errors: usize,
+    /// `errors / rows`.
+    pub error_rate: Real,
+    /// Distinct gold labels present.
+    pub classes_present: usize,
+}
+
+/// How the bootstrap intervals were made.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BootstrapInfo {
+    /// Resamples per split.
+    pub resamples: usize,
+    /// Seed.
+    pub seed: u64,
+    /// Two-sided coverage.
+    pub level: Real,
+    /// Interval method.
+    pub method: String,
+    /// How each resample's generator is seeded.
+    pub rng: String,
+}
+
+impl BootstrapInfo {
+    /// Describes `config`.
+    pub fn new(config: &BootstrapConfig) -> Result<Self, ReportError> {
+        Ok(BootstrapInfo {
+            resamples: config.resamples,
+            seed: config.seed,
+            level: real("bootstrap.level", config.level)?,
+            method: "percentile (linear interpolation, numpy default)".into(),
+            rng: "xoshiro256++ per resample b, seeded with splitmix64(seed ^ splitmix64(b))".into(),
+        })
+    }
+}
+
+/// Everything the scorer produces for the report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EvaluationSections {
+    /// `data.<split>`.
+    pub data: BTreeMap<String, SplitSummary>,
+    /// `methods.<method>.<split>.<metric>`.
+    pub methods: BTreeMap<String, BTreeMap<String, MethodMetrics>>,
+    /// `calibration.<split>`.
+    pub calibration: BTreeMap<String, SplitCalibration>,
+    /// `comparisons.<a>_vs_<b>.<split>`.
+    pub comparisons: BTreeMap<String, BTreeMap<String, Comparison>>,
+    /// `baselines`.
+    pub baselines: Baselines,
+    /// `bootstrap`.
+    pub bootstrap: BootstrapInfo,
+}
+
+/// One configuration of the fit grid.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GridEntry {
+    /// Weight of the `(U − U_SR)²` term.
+    pub alpha: Real,
+    /// Weight of the L2-SP term.
+    pub beta: Real,
+    /// Peak learning rate.
+    pub lr: Real,
+    /// Epochs trained.
+    pub epochs: usize,
+    /// Epoch whose weights were kept.
+    pub best_epoch: usize,
+    /// Validation error ROC-AUC; `null` when undefined.
+    pub val_roc_auc: Option<Real>,
+    /// Training loss at the last epoch; `null` when it diverged (not finite).
+    pub final_train_loss: Option<Real>,
+}
+
+impl GridEntry {
+    /// From the fit engine's numbers; hyperparameters must be finite.
+    pub fn new(
+        alpha: f64,
+        beta: f64,
+        lr: f64,
+        epochs: usize,
+        best_epoch: usize,
+        val_roc_auc: Option<f64>,
+        final_train_loss: f64,
+    ) -> Result<Self, ReportError> {
+        Ok(GridEntry {
+            alpha: real("fit.grid.alpha", alpha)?,
+            beta: real("fit.grid.beta", beta)?,
+            lr: real("fit.grid.lr", lr)?,
+            epochs,
+            best_epoch,
+            val_roc_auc: val_roc_auc.and_then(Real::new),
+            final_train_loss: Real::new(final_train_loss),
+        })
+    }
+}
+
+/// The selected configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Selected {
+    /// Index into `grid`.
+    pub grid_index: usize,
+    /// α.
+    pub alpha: Real,
+    /// β.
+    pub beta: Real,
+    /// Learning rate.
+    pub lr: Real,
+    /// Epochs.
+    pub epochs: usize,
+    /// Epoch kept.
+    pub best_epoch: usize,
+    /// SmoothMax sharpness λ.
+    pub lambda: Real,
+    /// Validation error ROC-AUC of the selection.
+    pub val_roc_auc: Option<Real>,
+}
+
+/// `fit`: the grid search and its winner.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FitSection {
+    /// The chosen configuration.
+    pub selected: Selected,
+    /// Every configuration tried, in the order tried.
+    pub grid: Vec<GridEntry>,
+    /// What selected it.
+    pub selection_metric: String,
+}
+
+impl FitSection {
+    /// `selected` is `grid[index]` with λ added.
+    pub fn new(grid: Vec<GridEntry>, index: usize, lambda: f64) -> Result<Self, ReportError> {
+        let g = grid.get(index).ok_or(ReportError::SelectionOutOfGrid {
+            index,
+            len: grid.len(),
+        })?;
+        let selected = Selected {
+            grid_index: index,
+            alpha: g.alpha,
+            beta: g.beta,
+            lr: g.lr,
+            epochs: g.epochs,
+            best_epoch: g.best_epoch,
+            lambda: real("fit.selected.lambda", lambda)?,
+            val_roc_auc: g.val_roc_auc,
+        };
+        Ok(FitSection {
+            selected,
+            grid,
+            selection_metric: "val_roc_auc".into(),
+        })
+    }
+}
+
+/// The classification head and the uncertainty definition.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HeadSummary {
+    /// `linear` or `dense`.
+    pub kind: String,
+    /// `tanh` / `gelu`, `null` for linear heads.
+    pub activation: Option<String>,
+    /// Whether the output layer has a bias.
+    pub has_bias: bool,
+    /// Classes `C`.
+    pub num_classes: usize,
+    /// Input width `D`.
+    pub hidden_size: usize,
+    /// Width of the dense head's hidden layer.
+    pub dense_size: Option<usize>,
+    /// λ of SmoothMax.
+    pub lambda: Real,
+    /// Scale of `U`.
+    pub scale: Real,
+    /// Clamp margin of `U`.
+    pub eps: Real,
+}
+
+impl HeadSummary {
+    /// Describes `head` and `spec`.
+    pub fn new(head: &Head, spec: &UeSpec) -> Result<Self, ReportError> {
+        Ok(HeadSummary {
+            kind: head.kind().as_str().into(),
+            activation: head.activation().map(|a| a.as_str().into()),
+            has_bias: head.has_bias(),
+            num_classes: head.num_classes(),
+            hidden_size: head.input_dim(),
+            dense_size: head.hidden_dim(),
+            lambda: real("head.lambda", spec.lambda)?,
+            scale: real("head.scale", spec.scale)?,
+            eps: real("head.eps", spec.eps)?,
+        })
+    }
+}
+
+/// The metric conventions, spelled out for readers of the file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Conventions {
+    /// Definition of an error.
+    pub error: String,
+    /// Direction of the scores.
+    pub uncertainty: String,
+    /// Where the metrics are defined.
+    pub metrics: String,
+    /// ECE / MCE / adaptive-ECE bins.
+    pub ece_bins: usize,
+}
+
+impl Default for Conventions {
+    fn default() -> Self {
+        Conventions {
+            error: "e = 1 where argmax of the original logits differs from the label".into(),
+            uncertainty: "higher = less trust".into(),
+            metrics: "CONTRACT §5, computed in f64 from the stored logits".into(),
+            ece_bins: crate::score::calibration::ECE_BINS,
+        }
+    }
+}
+
+/// The whole `report.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    /// [`SCHEMA_VERSION`].
+    pub schema_version: String,
+    /// Producer.
+    pub tool: Tool,
+    /// Seed of the run (fit and bootstrap).
+    pub seed: u64,
+    /// `inputs.<name>`: every input file.
+    pub inputs: BTreeMap<String, InputFile>,
+    /// The head, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub head: Option<HeadSummary>,
+    /// The grid search.
+    pub fit: FitSection,
+    /// Per-split counts.
+    pub data: BTreeMap<String, SplitSummary>,
+    /// `methods.<method>.<split>.<metric>`.
+    pub methods: BTreeMap<String, BTreeMap<String, MethodMetrics>>,
+    /// `calibration.<split>`.
+    pub calibration: BTreeMap<String, SplitCalibration>,
+    /// Paired comparisons.
+    pub comparisons: BTreeMap<String, BTreeMap<String, Comparison>>,
+    /// Fitted baselines.
+    pub baselines: Baselines,
+    /// Bootstrap settings.
+    pub bootstrap: BootstrapInfo,
+    /// Metric conventions.
+    pub conventions: Conventions,
+    /// Seconds per stage (varies run to run; everything else is deterministic).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub timing: BTreeMap<String, Real>,
+}
+
+/// Inputs of [`Report::new`].
+#[derive(Debug, Clone)]
+pub struct ReportParts {
+    /// Seed of the run.
+    pub seed: u64,
+    /// Every input file by name (`checkpoint`, `train`, `val`, `test`, ...).
+    pub inputs: BTreeMap<String, InputFile>,
+    /// The head.
+    pub head: Option<HeadSummary>,
+    /// The grid search.
+    pub fit: FitSection,
+    /// What [`crate::score::evaluate`] produced.
+    pub evaluation: EvaluationSections,
+    /// Seconds per stage.
+    pub timing: BTreeMap<String, f64>,
+}
+
+impl Report {
+    /// Assembles the report.
+    pub fn new(parts: ReportParts) -> Result<Report, ReportError> {
+        let e = parts.evaluation;
+        let timing = parts
+            .timing
+            .into_iter()
+            .map(|(k, v)| Ok((k.clone(), real(&format!("timing.{k}"), v)?)))
+            .collect::<Result<_, ReportError>>()?;
+        Ok(Report {
+            schema_version: SCHEMA_VERSION.into(),
+            tool: Tool::default(),
+            seed: parts.seed,
+            inputs: parts.inputs,
+            head: parts.head,
+            fit: parts.fit,
+            data: e.data,
+            methods: e.methods,
+            calibration: e.calibration,
+            comparisons: e.comparisons,
+            baselines: e.baselines,
+            bootstrap: e.bootstrap,
+            conventions: Conventions::default(),
+            timing,
+        })
+    }
+}
+
+/// `Real` or an error naming the field.
+pub fn real(field: &str, v: f64) -> Result<Real, ReportError> {
+    Real::new(v).ok_or_else(|| ReportError::NonFinite {
+        field: field.to_string(),
+        value: v,
+    })
+}

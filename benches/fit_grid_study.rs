@@ -17,11 +17,14 @@ use std::time::Instant;
 use adue_compile::fit::{fit, AdueParams, Grid};
 use anyhow::Result;
 use clap::Parser;
-use rayon::prelude::*;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use adue_compile::fit::Config;
+use adue_compile::head::Head;
 
 #[path = "fit_common.rs"]
 mod fit_common;
-use fit_common::{grid, original_head, split};
+use fit_common::{grid, original_head, split, Split};
 
 #[derive(Parser)]
 struct Args {
@@ -56,40 +59,74 @@ fn main() -> Result<()> {
         split(&args.test, &head)?,
     );
     let (sr_val, sr_test) = (val.sr_roc_auc(), test.sr_roc_auc());
-    let lines: Vec<Result<String>> = grid
-        .configurations()
-        .par_iter()
-        .with_max_len(1)
-        .map(|c| {
-            let one = Grid {
-                alpha: vec![c.alpha],
-                beta: vec![c.beta],
-                lr: vec![c.lr],
-                epochs: vec![c.epochs],
-            };
-            let params = AdueParams::new()
-                .grid(one)
-                .threads(1)
-                .seed(args.seed)
-                .quiet(true)
-                .check()?;
-            let start = Instant::now();
-            let out = fit(&params, &head, &train.data(), &val.data())?;
-            let wall = start.elapsed().as_secs_f64();
-            Ok(serde_json::json!({
-                "case": args.case,
-                "index": c.index,
-                "result": out.selected,
-                "test_roc_auc": test.adue_roc_auc(&out.head, &out.spec),
-                "sr_val_roc_auc": sr_val,
-                "sr_test_roc_auc": sr_test,
-                "wall_s": wall,
+    // A plain work queue on OS threads: `fit` builds its own one-thread pool per call, and
+    // inside a rayon worker a waiting `install` would steal other configurations and skew
+    // their timings.
+    let configs = grid.configurations();
+    let next = AtomicUsize::new(0);
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mut lines: Vec<(usize, Result<String>)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(c) = configs.get(i) else { break done };
+                        done.push((
+                            i,
+                            run_one(&args, c, &head, &train, &val, &test, (sr_val, sr_test)),
+                        ));
+                    }
+                })
             })
-            .to_string())
-        })
-        .collect();
-    for line in lines {
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_default())
+            .collect()
+    });
+    lines.sort_by_key(|(i, _)| *i);
+    for (_, line) in lines {
         println!("{}", line?);
     }
     Ok(())
+}
+
+/// Trains one configuration on its own and scores it on the test split.
+fn run_one(
+    args: &Args,
+    c: &Config,
+    head: &Head,
+    train: &Split,
+    val: &Split,
+    test: &Split,
+    sr: (Option<f64>, Option<f64>),
+) -> Result<String> {
+    let one = Grid {
+        alpha: vec![c.alpha],
+        beta: vec![c.beta],
+        lr: vec![c.lr],
+        epochs: vec![c.epochs],
+    };
+    let params = AdueParams::new()
+        .grid(one)
+        .threads(1)
+        .seed(args.seed)
+        .quiet(true)
+        .check()?;
+    let start = Instant::now();
+    let out = fit(&params, head, &train.data(), &val.data())?;
+    let wall = start.elapsed().as_secs_f64();
+    Ok(serde_json::json!({
+        "case": args.case,
+        "seed": args.seed,
+        "index": c.index,
+        "result": out.selected,
+        "test_roc_auc": test.adue_roc_auc(&out.head, &out.spec),
+        "sr_val_roc_auc": sr.0,
+        "sr_test_roc_auc": sr.1,
+        "wall_s": wall,
+    })
+    .to_string())
 }

@@ -255,9 +255,9 @@ pub(crate) struct Workspace<F> {
     c: usize,
 }
 
-/// `buf[..rows·cols]` as a `[rows, cols]` matrix. Callers keep `rows` within the capacity the
-/// buffer was made for, so the length always matches.
-fn view<F>(buf: &[F], rows: usize, cols: usize) -> ArrayView2<'_, F> {
+/// `buf[..rows·cols]` as a `[rows, cols]` matrix. Every caller passes a buffer made for at
+/// least `rows` rows of `cols` (batches never exceed the capacity), so the shape always fits.
+pub(crate) fn view<F>(buf: &[F], rows: usize, cols: usize) -> ArrayView2<'_, F> {
     ArrayView2::from_shape((rows, cols), &buf[..rows * cols]).expect("buffer sized for rows")
 }
 

@@ -13,7 +13,7 @@ use super::data::Targets;
 use super::dropout::{fill_keep, gather, Dropout, LaneRng};
 use super::grid::Config;
 use super::loss::{data_terms, l2sp_into, LossSpec};
-use super::model::{backward, forward, Arch, Pass, Workspace};
+use super::model::{backward, forward, view, Arch, Pass, Workspace};
 use super::optim::{Adam, OneCycle};
 use super::GridResult;
 use crate::head::{softmax_rows, uncertainty_from_probs, UeSpec};
@@ -53,11 +53,6 @@ pub(crate) struct Run {
     pub result: GridResult,
     /// θ at the best epoch.
     pub theta: Vec<f32>,
-}
-
-/// `buf[..rows·cols]` as a matrix (the buffers are sized for the largest batch).
-fn matrix(buf: &[f32], rows: usize, cols: usize) -> ArrayView2<'_, f32> {
-    ArrayView2::from_shape((rows, cols), &buf[..rows * cols]).expect("buffer sized for rows")
 }
 
 /// Trains configuration `cfg` from θ₀.
@@ -115,11 +110,11 @@ pub(crate) fn run(problem: &Problem, cfg: &Config) -> Run {
             let keep_b = match (&dropout, arch) {
                 (Some(dr), Arch::Dense { .. }) => {
                     fill_keep(dr, &mut mask_rng, &mut bits, &mut keep[..rows * h]);
-                    Some(matrix(&keep, rows, h))
+                    Some(view(&keep, rows, h))
                 }
                 _ => None,
             };
-            let x = matrix(&xb, rows, d);
+            let x = view(&xb, rows, d);
             forward(&arch, &theta, x, Pass::Train(keep_b), &mut ws);
             let (logits, dlogits) = ws.logits_and_grad(rows);
             let terms = data_terms(logits, &eb[..rows], &ub[..rows], &loss, dlogits);

@@ -9,6 +9,16 @@
 //! head, early stopping on the validation error ROC-AUC; a grid over α, β, lr and epochs
 //! ([`Grid`]) is searched in parallel and the best configuration by validation error ROC-AUC
 //! wins ([`fit`]). The result is stored as `head.safetensors` ([`write_head`], [`read_head`]).
+//!
+//! Layout: `model` is the head as a differentiable function (hand-derived backward, generic
+//! over f32/f64; `gradcheck` checks it against finite differences), `loss` the AdUE loss,
+//! `optim` Adam and the schedule, `train` one configuration, `select` the parallel grid
+//! search. Speed: training runs in f32 with no allocation per step; GEMMs go to
+//! matrixmultiply, the element-wise kernels (dropout masks from a 16-lane xoshiro128++,
+//! activations, Adam) are dispatched at run time to AVX-512/AVX2 builds (`simd`), and skinny
+//! layers (at most 16 classes) use row kernels instead of GEMMs. Every path computes the same
+//! bits, so results depend only on the inputs and the seed, not on the CPU's vector width or
+//! the thread count.
 
 mod data;
 mod dropout;

@@ -4,7 +4,8 @@
 //! activations and Adam only 4 lanes wide. A [`Kernel`] run through [`dispatch`] is inlined
 //! into a function compiled with the wider instruction set when the CPU has it. The kernels
 //! are element-wise or keep their own fixed accumulation order, and Rust never fuses a
-//! multiply and an add on its own, so every path computes bit-identical results.
+//! multiply and an add on its own, so every path computes bit-identical results (checked by
+//! the test below on whole training runs).
 
 /// A unit of element-wise work; `run` must be `#[inline(always)]` so that it is compiled
 /// inside the wrappers below.
@@ -15,9 +16,19 @@ pub(crate) trait Kernel {
     fn run(self) -> Self::Output;
 }
 
-/// Runs `kernel` with the widest vector instruction set the CPU supports.
-#[inline(always)]
-pub(crate) fn dispatch<K: Kernel>(kernel: K) -> K::Output {
+/// Instruction sets a kernel can be compiled for, narrowest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Level {
+    /// The build target (SSE2 on x86-64).
+    Baseline,
+    /// AVX2.
+    Avx2,
+    /// AVX-512 F/BW/DQ/VL.
+    Avx512,
+}
+
+/// The widest level this CPU supports.
+fn detected() -> Level {
     #[cfg(target_arch = "x86_64")]
     {
         if std::arch::is_x86_feature_detected!("avx512f")
@@ -25,15 +36,36 @@ pub(crate) fn dispatch<K: Kernel>(kernel: K) -> K::Output {
             && std::arch::is_x86_feature_detected!("avx512dq")
             && std::arch::is_x86_feature_detected!("avx512vl")
         {
-            // SAFETY: `run_avx512` requires exactly the four features detected just above.
-            return unsafe { run_avx512(kernel) };
+            return Level::Avx512;
         }
         if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: `run_avx2` requires AVX2, detected just above.
-            return unsafe { run_avx2(kernel) };
+            return Level::Avx2;
         }
     }
-    kernel.run()
+    Level::Baseline
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Tests cap the level on their own thread to compare the paths.
+    static CAP: std::cell::Cell<Level> = const { std::cell::Cell::new(Level::Avx512) };
+}
+
+/// Runs `kernel` with the widest vector instruction set the CPU supports.
+#[inline(always)]
+pub(crate) fn dispatch<K: Kernel>(kernel: K) -> K::Output {
+    let level = detected();
+    #[cfg(test)]
+    let level = level.min(CAP.with(|c| c.get()));
+    match level {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: `run_avx512` requires exactly the features `detected` found.
+        Level::Avx512 => unsafe { run_avx512(kernel) },
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: `run_avx2` requires AVX2, which `detected` found.
+        Level::Avx2 => unsafe { run_avx2(kernel) },
+        _ => kernel.run(),
+    }
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -46,4 +78,99 @@ fn run_avx512<K: Kernel>(kernel: K) -> K::Output {
 #[target_feature(enable = "avx2")]
 fn run_avx2<K: Kernel>(kernel: K) -> K::Output {
     kernel.run()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fit::data::Targets;
+    use crate::fit::grid::Config;
+    use crate::fit::model::Arch;
+    use crate::fit::train::{run, Problem};
+    use crate::head::{Activation, UeSpec};
+    use ndarray::Array2;
+
+    /// A whole training run (dropout masks, activations, row kernels, loss, L2-SP, Adam) gives
+    /// the same bits on every instruction set this CPU has.
+    #[test]
+    fn every_level_trains_to_the_same_bits() {
+        let (n, d) = (300, 40);
+        let x = Array2::from_shape_fn((n, d), |(i, j)| ((i * 31 + j * 17) % 23) as f32 / 7.0 - 1.5);
+        let targets = Targets {
+            errors: (0..n).map(|i| i % 5 == 0).collect(),
+            e: (0..n).map(|i| f32::from(u8::from(i % 5 == 0))).collect(),
+            u_sr: (0..n).map(|i| (i % 7) as f32 / 10.0).collect(),
+        };
+        let archs = [
+            Arch::Linear {
+                d,
+                c: 3,
+                bias: true,
+            },
+            Arch::Dense {
+                d,
+                h: 24,
+                c: 4,
+                act: Activation::Tanh,
+            },
+            Arch::Dense {
+                d,
+                h: 24,
+                c: 2,
+                act: Activation::Gelu,
+            },
+        ];
+        let cfg = Config {
+            index: 0,
+            alpha: 0.3,
+            beta: 0.1,
+            lr: 1e-2,
+            epochs: 3,
+        };
+        for arch in archs {
+            let theta0: Vec<f32> = (0..arch.num_params())
+                .map(|i| ((i * 13) % 19) as f32 / 40.0 - 0.2)
+                .collect();
+            let problem = Problem {
+                arch,
+                theta0: &theta0,
+                train_x: x.view(),
+                train: &targets,
+                val_x: x.view(),
+                val_errors: &targets.errors,
+                spec: UeSpec::paper(),
+                batch_size: 64,
+                dropout: 0.1,
+                patience: 5,
+                balanced: false,
+                seed: 3,
+            };
+            let levels: Vec<Level> = [Level::Baseline, Level::Avx2, Level::Avx512]
+                .into_iter()
+                .filter(|&l| l <= detected())
+                .collect();
+            let runs: Vec<_> = levels
+                .iter()
+                .map(|&level| {
+                    CAP.with(|c| c.set(level));
+                    let r = run(&problem, &cfg);
+                    CAP.with(|c| c.set(Level::Avx512));
+                    r
+                })
+                .collect();
+            assert_ne!(
+                runs[0].theta, theta0,
+                "{arch:?}: training moved the weights"
+            );
+            for (level, r) in levels.iter().zip(&runs).skip(1) {
+                let same = r
+                    .theta
+                    .iter()
+                    .zip(&runs[0].theta)
+                    .all(|(a, b)| a.to_bits() == b.to_bits());
+                assert!(same, "{arch:?}: {level:?} differs from the baseline build");
+                assert_eq!(r.result, runs[0].result, "{arch:?}: {level:?}");
+            }
+        }
+    }
 }

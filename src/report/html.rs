@@ -13,7 +13,7 @@ const STYLE: &str = "body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sa
 h1{font-size:22px}h2{font-size:18px;margin-top:28px;border-bottom:1px solid #ccc}h3{font-size:15px}\
 table{border-collapse:collapse;margin:8px 0;font-size:13px}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}\
 th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}.note{color:#666;font-size:12px}\
-.charts{display:flex;flex-wrap:wrap;gap:16px}code{font-size:12px}";
+.charts{display:flex;flex-wrap:wrap;gap:16px}code{font-size:12px}table.text td,table.text th{text-align:left}";
 
 /// Renders the whole page.
 pub fn render_html(r: &Report, curves: &Curves) -> String {
@@ -44,7 +44,9 @@ pub fn render_html(r: &Report, curves: &Curves) -> String {
 }
 
 fn inputs(h: &mut String, r: &Report) {
-    h.push_str("<h2>Inputs</h2><table><tr><th>input</th><th>path</th><th>SHA-256</th></tr>");
+    h.push_str(
+        "<h2>Inputs</h2><table class=\"text\"><tr><th>input</th><th>path</th><th>SHA-256</th></tr>",
+    );
     for (name, f) in &r.inputs {
         let _ = write!(
             h,
@@ -186,7 +188,10 @@ fn reliability_chart(title: &str, bins: &[ReliabilityBin], color: &str) -> Strin
             p.py(conf)
         );
     }
-    s.push_str(&p.legend(&[("accuracy per bin", color), ("mean confidence", "#222")]));
+    s.push_str(&p.legend(
+        &[("accuracy per bin", color), ("mean confidence", "#222")],
+        false,
+    ));
     s.push_str("</svg>");
     s
 }
@@ -214,7 +219,7 @@ fn risk_coverage_chart(curves: &Curves) -> String {
         s.push_str(&p.polyline(pts, color, false));
         legend.push((m.as_str(), color));
     }
-    s.push_str(&p.legend(&legend));
+    s.push_str(&p.legend(&legend, true));
     s.push_str("</svg>");
     s
 }
@@ -268,10 +273,13 @@ fn grid_chart(r: &Report) -> String {
             v
         );
     }
-    s.push_str(&p.legend(&[
-        ("selected", PALETTE[0]),
-        ("other configurations", PALETTE[1]),
-    ]));
+    s.push_str(&p.legend(
+        &[
+            ("selected", PALETTE[0]),
+            ("other configurations", PALETTE[1]),
+        ],
+        false,
+    ));
     s.push_str("</svg>");
     s
 }

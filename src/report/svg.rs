@@ -127,10 +127,16 @@ impl Plot {
         )
     }
 
-    /// A legend box in the top-left corner of the plot area.
-    pub fn legend(&self, entries: &[(&str, &str)]) -> String {
+    /// A legend box in the top-left (or, with `right`, top-right) corner of the plot area.
+    pub fn legend(&self, entries: &[(&str, &str)], right: bool) -> String {
         let mut s = String::new();
-        let (x, y) = (self.px(self.x.0) + 8.0, self.py(self.y.1) + 8.0);
+        let width = 24.0 + 6.5 * entries.iter().map(|e| e.0.len()).max().unwrap_or(0) as f64;
+        let x = if right {
+            self.px(self.x.1) - 8.0 - width
+        } else {
+            self.px(self.x.0) + 8.0
+        };
+        let y = self.py(self.y.1) + 8.0;
         for (i, (name, color)) in entries.iter().enumerate() {
             let yy = y + 14.0 * i as f64;
             let _ = write!(

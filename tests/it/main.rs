@@ -10,6 +10,7 @@ mod fit_support;
 mod load_checkpoint;
 mod load_features;
 mod load_support;
+mod report_html;
 mod report_json;
 mod report_support;
 mod score_evaluate;

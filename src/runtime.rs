@@ -89,3 +89,14 @@ pub fn init() -> Result<PathBuf, RuntimeError> {
     let _ = LOADED.set(path.clone());
     Ok(path)
 }
+
+/// The ONNX Runtime environment, loading the library first if needed (sessions are
+/// built from it: `ort::session::Session::builder(runtime::environment()?)`).
+pub fn environment() -> Result<&'static ort::environment::Environment, RuntimeError> {
+    let path = init()?;
+    // `init` succeeded, so it stored the environment (or an earlier call did).
+    ENV.get().ok_or(RuntimeError::Load {
+        path,
+        reason: "the environment was not kept after initialisation".to_string(),
+    })
+}

@@ -7,7 +7,7 @@ use rand::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 
 use super::loss::{data_terms, l2sp_into, LossSpec};
-use super::model::{backward, forward, Arch, Workspace};
+use super::model::{backward, forward, Arch, Pass, Workspace};
 use crate::head::{softmax_rows, uncertainty_from_probs, Activation, UeSpec};
 
 /// Weights of the three loss terms.
@@ -50,13 +50,14 @@ fn objective(
     let rows = batch.x.nrows();
     let mut ws = Workspace::<f64>::new(arch, rows);
     let keep = batch.keep.as_ref().map(|k| k.view());
-    forward(arch, theta, batch.x.view(), keep, &mut ws);
+    forward(arch, theta, batch.x.view(), Pass::Train(keep), &mut ws);
+    let (logits, dlogits) = ws.logits_and_grad(rows);
     let sums = data_terms(
-        ws.logits.view(),
+        logits,
         &batch.e,
         &batch.u_sr,
         &LossSpec::new(spec, w.bce, w.alpha),
-        ws.dlogits.view_mut(),
+        dlogits,
     );
     let mut grad = vec![0.0; theta.len()];
     backward(arch, theta, batch.x.view(), keep, &mut ws, &mut grad);
@@ -208,10 +209,10 @@ fn clamped_rows(arch: &Arch, theta: &[f64], batch: &Batch) -> usize {
         arch,
         theta,
         batch.x.view(),
-        batch.keep.as_ref().map(|k| k.view()),
+        Pass::Train(batch.keep.as_ref().map(|k| k.view())),
         &mut ws,
     );
-    softmax_rows(ws.logits.mapv(|v| v as f32).view())
+    softmax_rows(ws.logits(batch.x.nrows()).mapv(|v| v as f32).view())
         .rows()
         .into_iter()
         .filter(|r| uncertainty_from_probs(r.view(), &UeSpec::paper()) == 1e-7f32)
@@ -343,17 +344,18 @@ fn f32_forward_and_backward_track_f64() {
         &arch,
         &theta32,
         x.view(),
-        keep.as_ref().map(|k| k.view()),
+        Pass::Train(keep.as_ref().map(|k| k.view())),
         &mut ws,
     );
     let e: Vec<f32> = batch.e.iter().map(|&v| v as f32).collect();
     let u: Vec<f32> = batch.u_sr.iter().map(|&v| v as f32).collect();
+    let (logits, dlogits) = ws.logits_and_grad(9);
     let sums = data_terms(
-        ws.logits.view(),
+        logits,
         &e,
         &u,
         &LossSpec::new(&UeSpec::paper(), 1.0, 0.3),
-        ws.dlogits.view_mut(),
+        dlogits,
     );
     let mut g32 = vec![0.0f32; theta32.len()];
     backward(

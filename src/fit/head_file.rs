@@ -12,11 +12,10 @@ use std::path::Path;
 
 use ndarray::{Array1, Array2};
 use safetensors::{Dtype, SafeTensors};
-use serde_json::{json, Map, Value};
 
 use super::FitError;
 use crate::head::{Activation, Head, HeadKind, UeSpec};
-use crate::output::write_atomic;
+use crate::output::{encode_safetensors, write_atomic, TensorOut};
 
 /// Metadata keys defined by the format; extra metadata may not use them.
 pub const RESERVED_KEYS: [&str; 5] = ["kind", "activation", "lambda", "scale", "eps"];
@@ -31,7 +30,7 @@ pub fn write_head(
     spec: &UeSpec,
     extra_metadata: &BTreeMap<String, String>,
 ) -> Result<(), FitError> {
-    let bytes = head_bytes(path, head, spec, extra_metadata)?;
+    let bytes = encode_head(path, head, spec, extra_metadata)?;
     write_atomic(path, &bytes)?;
     Ok(())
 }
@@ -75,7 +74,9 @@ fn tensors(head: &Head) -> Vec<(&'static str, Vec<usize>, Vec<f32>)> {
     out
 }
 
-fn head_bytes(
+/// The bytes [`write_head`] writes, for callers that write several files only once all
+/// of them are ready. `path` only names the file in errors.
+pub fn encode_head(
     path: &Path,
     head: &Head,
     spec: &UeSpec,
@@ -98,35 +99,25 @@ fn head_bytes(
     meta.insert("eps".into(), spec.eps.to_string());
 
     let tensors = tensors(head);
-    let mut header = Map::new();
-    header.insert("__metadata__".into(), json!(meta));
-    let mut offset = 0usize;
-    for (name, shape, data) in &tensors {
-        if data.iter().any(|v| !v.is_finite()) {
-            return Err(invalid(
-                path,
-                Some(name),
-                "non-finite weight; refusing to write it",
-            ));
-        }
-        let end = offset + 4 * data.len();
-        header.insert(
-            (*name).into(),
-            json!({"dtype": "F32", "shape": shape, "data_offsets": [offset, end]}),
-        );
-        offset = end;
+    if let Some((name, _, _)) = tensors
+        .iter()
+        .find(|(_, _, data)| data.iter().any(|v| !v.is_finite()))
+    {
+        return Err(invalid(
+            path,
+            Some(name),
+            "non-finite weight; refusing to write it",
+        ));
     }
-    let mut header = Value::Object(header).to_string().into_bytes();
-    // The format pads the JSON header with spaces to a multiple of 8 bytes.
-    header.resize(header.len().next_multiple_of(8), b' ');
-    let mut bytes = Vec::with_capacity(8 + header.len() + offset);
-    bytes.extend_from_slice(&(header.len() as u64).to_le_bytes());
-    bytes.extend_from_slice(&header);
-    for (_, _, data) in &tensors {
-        data.iter()
-            .for_each(|v| bytes.extend_from_slice(&v.to_le_bytes()));
-    }
-    Ok(bytes)
+    let views: Vec<TensorOut<'_>> = tensors
+        .iter()
+        .map(|(name, shape, data)| TensorOut {
+            name,
+            shape: shape.clone(),
+            data,
+        })
+        .collect();
+    Ok(encode_safetensors(&views, &meta))
 }
 
 /// A tensor read from the file: shape and row-major f32 values.

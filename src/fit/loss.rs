@@ -9,6 +9,7 @@
 use ndarray::{ArrayView2, ArrayViewMut2, NdFloat};
 
 use super::model::cast;
+use super::simd::{dispatch, Kernel};
 use crate::head::UeSpec;
 
 /// [`UeSpec`] and the data-term weights, converted to `F` once.
@@ -106,14 +107,57 @@ pub(crate) fn data_terms<F: NdFloat>(
     sums
 }
 
-/// The L2-SP term: adds `2β(θ − θ₀)` to `grad` and returns `Σ(θ − θ₀)²` (its value before β).
+/// The L2-SP term: adds `2β(θ − θ₀)` to `grad` and returns `Σ(θ − θ₀)²` (its value before β),
+/// summed in 16 interleaved partial sums so that the loop vectorises.
 pub(crate) fn l2sp_into<F: NdFloat>(grad: &mut [F], theta: &[F], theta0: &[F], beta: F) -> F {
-    let two_beta = beta + beta;
-    let mut sumsq = F::zero();
-    for ((g, &t), &t0) in grad.iter_mut().zip(theta).zip(theta0) {
-        let diff = t - t0;
-        *g += two_beta * diff;
-        sumsq += diff * diff;
+    dispatch(L2sp {
+        grad,
+        theta,
+        theta0,
+        two_beta: beta + beta,
+    })
+}
+
+struct L2sp<'a, F> {
+    grad: &'a mut [F],
+    theta: &'a [F],
+    theta0: &'a [F],
+    two_beta: F,
+}
+
+impl<F: NdFloat> Kernel for L2sp<'_, F> {
+    type Output = F;
+    #[inline(always)]
+    fn run(self) -> F {
+        const LANES: usize = 16;
+        let L2sp {
+            grad,
+            theta,
+            theta0,
+            two_beta,
+        } = self;
+        let mut acc = [F::zero(); LANES];
+        let mut g = grad.chunks_exact_mut(LANES);
+        let mut t = theta.chunks_exact(LANES);
+        let mut t0 = theta0.chunks_exact(LANES);
+        for ((g, t), t0) in (&mut g).zip(&mut t).zip(&mut t0) {
+            for l in 0..LANES {
+                let diff = t[l] - t0[l];
+                g[l] += two_beta * diff;
+                acc[l] += diff * diff;
+            }
+        }
+        let mut sum = acc.iter().fold(F::zero(), |s, &v| s + v);
+        let rest = g
+            .into_remainder()
+            .iter_mut()
+            .zip(t.remainder())
+            .zip(t0.remainder());
+        for ((g, &t), &t0) in rest {
+            let diff = t - t0;
+            *g += two_beta * diff;
+            sum += diff * diff;
+        }
+        sum
     }
-    sumsq
 }

@@ -13,6 +13,7 @@
 mod data;
 mod dropout;
 mod error;
+mod fastmath;
 mod grid;
 mod head_file;
 mod holdout;
@@ -23,6 +24,7 @@ mod outcome;
 mod params;
 mod progress;
 mod select;
+mod simd;
 mod train;
 
 #[cfg(test)]
@@ -31,7 +33,7 @@ mod gradcheck;
 pub use data::FitData;
 pub use error::FitError;
 pub use grid::{Config, Grid};
-pub use head_file::{read_head, write_head, RESERVED_KEYS};
+pub use head_file::{encode_head, read_head, write_head, RESERVED_KEYS};
 pub use holdout::{stratified_holdout, MIN_VAL_ROWS};
 pub use outcome::{FitOutcome, GridResult};
 pub use params::{AdueParams, AdueValidParams};

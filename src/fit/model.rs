@@ -12,7 +12,10 @@
 
 use ndarray::linalg::general_mat_mul;
 use ndarray::NdFloat;
-use ndarray::{s, Array1, Array2, ArrayView1, ArrayView2, ArrayViewMut1, ArrayViewMut2};
+
+use super::fastmath::TrainFloat;
+use super::simd::{dispatch, Kernel};
+use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ArrayViewMut1, ArrayViewMut2};
 
 use crate::head::{gelu, Activation, Head};
 
@@ -211,7 +214,7 @@ impl Arch {
     }
 }
 
-/// Applies an activation element-wise in `F` (GELU through f64, as [`Activation::apply`]).
+/// The exact activation, as [`Activation::apply`] computes it in f32 (used for evaluation).
 fn activate<F: NdFloat>(act: Activation, z: F) -> F {
     match act {
         Activation::Tanh => z.tanh(),
@@ -219,93 +222,146 @@ fn activate<F: NdFloat>(act: Activation, z: F) -> F {
     }
 }
 
-/// `act'(z)` given `z` and `a = act(z)`: `1 − a²` for tanh; `Φ(z) + z·φ(z)` for exact GELU.
-fn activate_grad<F: NdFloat>(act: Activation, z: F, a: F) -> F {
-    match act {
-        Activation::Tanh => F::one() - a * a,
-        Activation::Gelu => {
-            let z = z.to_f64().unwrap_or(f64::NAN);
-            let cdf = 0.5 * (1.0 + libm::erf(z * std::f64::consts::FRAC_1_SQRT_2));
-            let pdf = (-0.5 * z * z).exp() / (2.0 * std::f64::consts::PI).sqrt();
-            cast(cdf + z * pdf)
-        }
-    }
+/// Which pass a forward computation belongs to.
+#[derive(Clone, Copy)]
+pub(crate) enum Pass<'a, F> {
+    /// Training: the vectorised activations of [`TrainFloat`] and, for a dense head, an
+    /// optional hidden dropout `keep` matrix (`[rows, H]` of 0 or `1/(1 − p)`).
+    Train(Option<ArrayView2<'a, F>>),
+    /// Evaluation: exact activations, no dropout, bit-identical to [`Head::logits`].
+    Eval,
 }
 
-/// Preallocated buffers for one forward/backward pass of up to `capacity` rows.
+/// Linear heads with at most this many classes train through the row kernels below rather
+/// than a GEMM, whose packing of the `[B, D]` input would dominate such skinny products.
+const ROW_KERNEL_MAX_CLASSES: usize = 16;
+
+/// Preallocated buffers for one forward/backward pass of up to `capacity` rows, row-major.
 pub(crate) struct Workspace<F> {
+    capacity: usize,
     /// `z₁ [B, H]`, dense pre-activation.
-    pre: Array2<F>,
+    pre: Vec<F>,
     /// `a = act(z₁) [B, H]`.
-    act: Array2<F>,
+    act: Vec<F>,
     /// `ã = a ⊙ keep [B, H]`, input of `out_proj`.
-    hid: Array2<F>,
+    hid: Vec<F>,
     /// `∂L/∂ã`, then `∂L/∂z₁` `[B, H]`.
-    dhid: Array2<F>,
+    dhid: Vec<F>,
     /// `[B, C]` logits.
-    pub logits: Array2<F>,
+    logits: Vec<F>,
     /// `[B, C]` `∂L/∂logits`, written by the loss.
-    pub dlogits: Array2<F>,
+    dlogits: Vec<F>,
+    /// Classes C.
+    c: usize,
+}
+
+/// `buf[..rows·cols]` as a `[rows, cols]` matrix. Callers keep `rows` within the capacity the
+/// buffer was made for, so the length always matches.
+fn view<F>(buf: &[F], rows: usize, cols: usize) -> ArrayView2<'_, F> {
+    ArrayView2::from_shape((rows, cols), &buf[..rows * cols]).expect("buffer sized for rows")
+}
+
+/// Mutable counterpart of [`view`].
+fn view_mut<F>(buf: &mut [F], rows: usize, cols: usize) -> ArrayViewMut2<'_, F> {
+    ArrayViewMut2::from_shape((rows, cols), &mut buf[..rows * cols]).expect("buffer sized for rows")
 }
 
 impl<F: NdFloat> Workspace<F> {
     /// Buffers for `arch` and batches of at most `capacity` rows.
     pub fn new(arch: &Arch, capacity: usize) -> Self {
         let (h, c) = (arch.hidden_dim(), arch.num_classes());
-        let z = |n| Array2::zeros((capacity, n));
+        let z = |n| vec![F::zero(); capacity * n];
         Workspace {
+            capacity,
             pre: z(h),
             act: z(h),
             hid: z(h),
             dhid: z(h),
             logits: z(c),
             dlogits: z(c),
+            c,
         }
+    }
+
+    /// Largest batch the buffers hold.
+    pub fn capacity(&self) -> usize {
+        self.capacity
     }
 
     /// The first `rows` logits.
     pub fn logits(&self, rows: usize) -> ArrayView2<'_, F> {
-        self.logits.slice(s![..rows, ..])
+        view(&self.logits, rows, self.c)
+    }
+
+    /// The first `rows` logits, and the buffer for their gradient.
+    pub fn logits_and_grad(&mut self, rows: usize) -> (ArrayView2<'_, F>, ArrayViewMut2<'_, F>) {
+        (
+            view(&self.logits, rows, self.c),
+            view_mut(&mut self.dlogits, rows, self.c),
+        )
     }
 }
 
-/// Forward pass over `x` (`[rows, D]`, dropout already applied) into `ws.logits[..rows]`.
-/// `keep` (`[rows, H]`, dense heads in training) multiplies the hidden layer; `None` = eval.
-pub(crate) fn forward<F: NdFloat>(
+/// Forward pass over `x` (`[rows, D]`, input dropout already applied, `rows` at most the
+/// workspace capacity) into the workspace logits.
+pub(crate) fn forward<F: TrainFloat>(
     arch: &Arch,
     theta: &[F],
     x: ArrayView2<F>,
-    keep: Option<ArrayView2<F>>,
+    pass: Pass<F>,
     ws: &mut Workspace<F>,
 ) {
     let rows = x.nrows();
     let p = arch.split(theta);
-    let mut logits = ws.logits.slice_mut(s![..rows, ..]);
-    match *arch {
-        Arch::Linear { .. } => {
+    let c = ws.c;
+    match (*arch, pass) {
+        (Arch::Linear { c, .. }, Pass::Train(_)) if c <= ROW_KERNEL_MAX_CLASSES => {
+            dispatch(LinearRows {
+                x: x.view(),
+                w: p.w1.view(),
+                b: p.b1.as_ref().map(|b| b.view()),
+                out: &mut ws.logits[..rows * c],
+            });
+        }
+        (Arch::Linear { .. }, _) => {
+            let mut logits = view_mut(&mut ws.logits, rows, c);
             general_mat_mul(F::one(), &x, &p.w1.t(), F::zero(), &mut logits);
             if let Some(b) = &p.b1 {
                 logits += b;
             }
         }
-        Arch::Dense { act, .. } => {
-            let mut pre = ws.pre.slice_mut(s![..rows, ..]);
-            general_mat_mul(F::one(), &x, &p.w1.t(), F::zero(), &mut pre);
-            if let Some(b) = &p.b1 {
-                pre += b;
-            }
-            let mut a = ws.act.slice_mut(s![..rows, ..]);
-            a.zip_mut_with(&pre, |a, &z| *a = activate(act, z));
-            let mut hid = ws.hid.slice_mut(s![..rows, ..]);
-            match &keep {
-                Some(k) => ndarray::Zip::from(&mut hid)
-                    .and(&a)
-                    .and(k)
-                    .for_each(|h, &a, &k| *h = a * k),
-                None => hid.assign(&a),
-            }
+        (Arch::Dense { act, h, .. }, pass) => {
+            general_mat_mul(
+                F::one(),
+                &x,
+                &p.w1.t(),
+                F::zero(),
+                &mut view_mut(&mut ws.pre, rows, h),
+            );
+            let n = rows * h;
+            let keep = match &pass {
+                Pass::Train(Some(k)) => k.as_slice(),
+                _ => None,
+            };
+            dispatch(DenseActivation {
+                act,
+                train: matches!(pass, Pass::Train(_)),
+                bias: p.b1.as_ref().and_then(|b| b.as_slice()),
+                keep,
+                pre: &mut ws.pre[..n],
+                act_out: &mut ws.act[..n],
+                hid: &mut ws.hid[..n],
+                h,
+            });
+            let mut logits = view_mut(&mut ws.logits, rows, c);
             if let Some(w2) = &p.w2 {
-                general_mat_mul(F::one(), &hid, &w2.t(), F::zero(), &mut logits);
+                general_mat_mul(
+                    F::one(),
+                    &view(&ws.hid, rows, h),
+                    &w2.t(),
+                    F::zero(),
+                    &mut logits,
+                );
             }
             if let Some(b) = &p.b2 {
                 logits += b;
@@ -314,12 +370,12 @@ pub(crate) fn forward<F: NdFloat>(
     }
 }
 
-/// Backward pass: from `ws.dlogits[..rows]` (set by the loss after [`forward`] on the same
-/// `x` and `keep`) writes `∂L/∂θ` into `grad` (overwriting it).
+/// Backward pass: from the logit gradient (set by the loss after a training [`forward`] on
+/// the same `x` with the same `keep`) writes `∂L/∂θ` into `grad` (overwriting it).
 ///
 /// Linear: `∂W = δᵀx̃`, `∂b = Σ_rows δ`. Dense: `∂W₂ = δᵀã`, `∂b₂ = Σ δ`,
 /// `∂z₁ = (δW₂) ⊙ keep ⊙ act'(z₁)`, `∂W₁ = ∂z₁ᵀx̃`, `∂b₁ = Σ ∂z₁`.
-pub(crate) fn backward<F: NdFloat>(
+pub(crate) fn backward<F: TrainFloat>(
     arch: &Arch,
     theta: &[F],
     x: ArrayView2<F>,
@@ -328,9 +384,15 @@ pub(crate) fn backward<F: NdFloat>(
     grad: &mut [F],
 ) {
     let rows = x.nrows();
-    let dlogits = ws.dlogits.slice(s![..rows, ..]);
+    let dlogits = view(&ws.dlogits, rows, ws.c);
     let g = arch.split_mut(grad);
     match *arch {
+        Arch::Linear { c, .. } if c <= ROW_KERNEL_MAX_CLASSES => dispatch(LinearRowsGrad {
+            x: x.view(),
+            d: dlogits,
+            gw: g.w1,
+            gb: g.b1,
+        }),
         Arch::Linear { .. } => {
             let mut gw = g.w1;
             general_mat_mul(F::one(), &dlogits.t(), &x, F::zero(), &mut gw);
@@ -338,32 +400,38 @@ pub(crate) fn backward<F: NdFloat>(
                 column_sums_into(dlogits, &mut gb);
             }
         }
-        Arch::Dense { act, .. } => {
+        Arch::Dense { act, h, .. } => {
             let p = arch.split(theta);
-            let hid = ws.hid.slice(s![..rows, ..]);
+            let hid = view(&ws.hid, rows, h);
             if let (Some(mut gw2), Some(mut gb2), Some(w2)) = (g.w2, g.b2, p.w2) {
                 general_mat_mul(F::one(), &dlogits.t(), &hid, F::zero(), &mut gw2);
                 column_sums_into(dlogits, &mut gb2);
-                let mut dz = ws.dhid.slice_mut(s![..rows, ..]);
-                general_mat_mul(F::one(), &dlogits, &w2, F::zero(), &mut dz);
-                let pre = ws.pre.slice(s![..rows, ..]);
-                let a = ws.act.slice(s![..rows, ..]);
-                match &keep {
-                    Some(k) => ndarray::Zip::from(&mut dz)
-                        .and(&pre)
-                        .and(&a)
-                        .and(k)
-                        .for_each(|d, &z, &a, &k| *d *= k * activate_grad(act, z, a)),
-                    None => ndarray::Zip::from(&mut dz)
-                        .and(&pre)
-                        .and(&a)
-                        .for_each(|d, &z, &a| *d *= activate_grad(act, z, a)),
-                }
+                general_mat_mul(
+                    F::one(),
+                    &dlogits,
+                    &w2,
+                    F::zero(),
+                    &mut view_mut(&mut ws.dhid, rows, h),
+                );
+                let n = rows * h;
+                let mut gb1 = g.b1;
+                dispatch(DenseActivationGrad {
+                    act,
+                    pre: &ws.pre[..n],
+                    act_out: &ws.act[..n],
+                    keep: keep.as_ref().and_then(|k| k.as_slice()),
+                    dz: &mut ws.dhid[..n],
+                    db: gb1.as_mut().and_then(|b| b.as_slice_mut()),
+                    h,
+                });
                 let mut gw1 = g.w1;
-                general_mat_mul(F::one(), &dz.t(), &x, F::zero(), &mut gw1);
-                if let Some(mut gb1) = g.b1 {
-                    column_sums_into(dz.view(), &mut gb1);
-                }
+                general_mat_mul(
+                    F::one(),
+                    &view(&ws.dhid, rows, h).t(),
+                    &x,
+                    F::zero(),
+                    &mut gw1,
+                );
             }
         }
     }
@@ -374,5 +442,184 @@ fn column_sums_into<F: NdFloat>(m: ArrayView2<F>, out: &mut ArrayViewMut1<F>) {
     out.fill(F::zero());
     for row in m.rows() {
         *out += &row;
+    }
+}
+
+/// Lanes of the row kernels' dot products (a fixed summation order on every CPU).
+const DOT_LANES: usize = 16;
+
+/// `Σ_j x_j y_j` accumulated in [`DOT_LANES`] interleaved partial sums, then summed in lane
+/// order, then the tail.
+#[inline(always)]
+fn dot<F: NdFloat>(x: &[F], y: &[F]) -> F {
+    let mut acc = [F::zero(); DOT_LANES];
+    let (xc, yc) = (x.chunks_exact(DOT_LANES), y.chunks_exact(DOT_LANES));
+    let (xr, yr) = (xc.remainder(), yc.remainder());
+    for (a, b) in xc.zip(yc) {
+        for l in 0..DOT_LANES {
+            acc[l] += a[l] * b[l];
+        }
+    }
+    let mut s = acc.iter().fold(F::zero(), |s, &v| s + v);
+    for (&a, &b) in xr.iter().zip(yr) {
+        s += a * b;
+    }
+    s
+}
+
+/// Training forward of a skinny linear head: `out[i, c] = x_i · W_c (+ b_c)`.
+struct LinearRows<'a, F> {
+    x: ArrayView2<'a, F>,
+    w: ArrayView2<'a, F>,
+    b: Option<ArrayView1<'a, F>>,
+    out: &'a mut [F],
+}
+
+impl<F: NdFloat> Kernel for LinearRows<'_, F> {
+    type Output = ();
+    #[inline(always)]
+    fn run(self) {
+        let c = self.w.nrows();
+        for (xi, out) in self.x.rows().into_iter().zip(self.out.chunks_exact_mut(c)) {
+            for (k, o) in out.iter_mut().enumerate() {
+                let wk = self.w.row(k);
+                *o = match (xi.as_slice(), wk.as_slice()) {
+                    (Some(a), Some(b)) => dot(a, b),
+                    _ => xi.dot(&wk),
+                };
+                if let Some(b) = &self.b {
+                    *o += b[k];
+                }
+            }
+        }
+    }
+}
+
+/// Training backward of a skinny linear head: `∂W_c = Σ_i δ_ic x_i` (rows in order),
+/// `∂b = Σ_i δ_i`.
+struct LinearRowsGrad<'a, F> {
+    x: ArrayView2<'a, F>,
+    d: ArrayView2<'a, F>,
+    gw: ArrayViewMut2<'a, F>,
+    gb: Option<ArrayViewMut1<'a, F>>,
+}
+
+impl<F: NdFloat> Kernel for LinearRowsGrad<'_, F> {
+    type Output = ();
+    #[inline(always)]
+    fn run(self) {
+        let LinearRowsGrad { x, d, mut gw, gb } = self;
+        gw.fill(F::zero());
+        for (xi, di) in x.rows().into_iter().zip(d.rows()) {
+            for (mut g, &dk) in gw.rows_mut().into_iter().zip(di) {
+                match (g.as_slice_mut(), xi.as_slice()) {
+                    (Some(g), Some(xs)) => {
+                        g.iter_mut().zip(xs).for_each(|(g, &v)| *g += dk * v);
+                    }
+                    (_, _) => g.zip_mut_with(&xi, |g, &v| *g += dk * v),
+                }
+            }
+        }
+        if let Some(mut gb) = gb {
+            column_sums_into(d, &mut gb);
+        }
+    }
+}
+
+/// Dense head, after `z₁ = x̃W₁ᵀ`: `z₁ += b₁`, `a = act(z₁)`, `ã = a ⊙ keep` (all
+/// `[rows, H]`, row-major). `train` picks the vectorised activations, else the exact ones.
+struct DenseActivation<'a, F> {
+    act: Activation,
+    train: bool,
+    bias: Option<&'a [F]>,
+    keep: Option<&'a [F]>,
+    pre: &'a mut [F],
+    act_out: &'a mut [F],
+    hid: &'a mut [F],
+    h: usize,
+}
+
+impl<F: TrainFloat> Kernel for DenseActivation<'_, F> {
+    type Output = ();
+    #[inline(always)]
+    fn run(self) {
+        let DenseActivation {
+            act,
+            train,
+            bias,
+            keep,
+            pre,
+            act_out,
+            hid,
+            h,
+        } = self;
+        if let Some(b) = bias {
+            for row in pre.chunks_exact_mut(h) {
+                row.iter_mut().zip(b).for_each(|(z, &b)| *z += b);
+            }
+        }
+        let a = act_out.iter_mut().zip(&*pre);
+        match (train, act) {
+            (false, _) => a.for_each(|(a, &z)| *a = activate(act, z)),
+            (true, Activation::Tanh) => a.for_each(|(a, &z)| *a = z.train_tanh()),
+            (true, Activation::Gelu) => a.for_each(|(a, &z)| *a = z.train_gelu()),
+        }
+        match keep {
+            Some(k) => hid
+                .iter_mut()
+                .zip(&*act_out)
+                .zip(k)
+                .for_each(|((h, &a), &k)| *h = a * k),
+            None => hid.copy_from_slice(act_out),
+        }
+    }
+}
+
+/// Dense head backward through the activation: `∂z₁ = ∂ã ⊙ keep ⊙ act'(z₁)` and
+/// `∂b₁ = Σ_rows ∂z₁`.
+struct DenseActivationGrad<'a, F> {
+    act: Activation,
+    pre: &'a [F],
+    act_out: &'a [F],
+    keep: Option<&'a [F]>,
+    dz: &'a mut [F],
+    db: Option<&'a mut [F]>,
+    h: usize,
+}
+
+impl<F: TrainFloat> Kernel for DenseActivationGrad<'_, F> {
+    type Output = ();
+    #[inline(always)]
+    fn run(self) {
+        let DenseActivationGrad {
+            act,
+            pre,
+            act_out,
+            keep,
+            dz,
+            db,
+            h,
+        } = self;
+        let grad = |z: F, a: F| match act {
+            Activation::Tanh => F::one() - a * a,
+            Activation::Gelu => z.train_gelu_grad(),
+        };
+        match keep {
+            Some(k) => dz
+                .iter_mut()
+                .zip(pre.iter().zip(act_out))
+                .zip(k)
+                .for_each(|((d, (&z, &a)), &k)| *d *= k * grad(z, a)),
+            None => dz
+                .iter_mut()
+                .zip(pre.iter().zip(act_out))
+                .for_each(|(d, (&z, &a))| *d *= grad(z, a)),
+        }
+        if let Some(db) = db {
+            db.fill(F::zero());
+            for row in dz.chunks_exact(h) {
+                db.iter_mut().zip(row).for_each(|(b, &v)| *b += v);
+            }
+        }
     }
 }

@@ -5,6 +5,7 @@
 use ndarray::NdFloat;
 
 use super::model::cast;
+use super::simd::{dispatch, Kernel};
 
 /// Adam (Kingma & Ba 2015) over one flat parameter vector, as `torch.optim.Adam` with
 /// `betas = (0.9, 0.999)`, `eps = 1e-8`, no weight decay, no AMSGrad. Step `t` (from 1):
@@ -60,11 +61,57 @@ impl<F: NdFloat> Adam<F> {
         let bias2_sqrt: F = cast(bias2.sqrt());
         let eps: F = cast(self.eps);
         let neg_step: F = cast(-(lr / bias1));
+        dispatch(AdamUpdate {
+            params,
+            grad,
+            m: &mut self.m,
+            v: &mut self.v,
+            w1,
+            b2,
+            w2,
+            bias2_sqrt,
+            eps,
+            neg_step,
+        });
+    }
+}
+
+/// The element-wise Adam update, in PyTorch's operation order (`lerp`, `mul_`/`addcmul_`,
+/// `sqrt / √bias2 + eps`, `addcdiv_`).
+struct AdamUpdate<'a, F> {
+    params: &'a mut [F],
+    grad: &'a [F],
+    m: &'a mut [F],
+    v: &'a mut [F],
+    w1: F,
+    b2: F,
+    w2: F,
+    bias2_sqrt: F,
+    eps: F,
+    neg_step: F,
+}
+
+impl<F: NdFloat> Kernel for AdamUpdate<'_, F> {
+    type Output = ();
+    #[inline(always)]
+    fn run(self) {
+        let AdamUpdate {
+            params,
+            grad,
+            m,
+            v,
+            w1,
+            b2,
+            w2,
+            bias2_sqrt,
+            eps,
+            neg_step,
+        } = self;
         for (((p, &g), m), v) in params
             .iter_mut()
             .zip(grad)
-            .zip(self.m.iter_mut())
-            .zip(self.v.iter_mut())
+            .zip(m.iter_mut())
+            .zip(v.iter_mut())
         {
             *m = *m + w1 * (g - *m);
             *v = *v * b2 + w2 * g * g;

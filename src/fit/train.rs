@@ -4,16 +4,16 @@
 //! The loop allocates nothing per step: the batch, the dropout mask, the activations and the
 //! gradient live in buffers made once per run.
 
-use ndarray::{s, Array2, ArrayView2};
+use ndarray::{s, ArrayView2};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 
 use super::data::Targets;
-use super::dropout::Dropout;
+use super::dropout::{fill_keep, gather, Dropout, LaneRng};
 use super::grid::Config;
 use super::loss::{data_terms, l2sp_into, LossSpec};
-use super::model::{backward, forward, Arch, Workspace};
+use super::model::{backward, forward, Arch, Pass, Workspace};
 use super::optim::{Adam, OneCycle};
 use super::GridResult;
 use crate::head::{softmax_rows, uncertainty_from_probs, UeSpec};
@@ -55,6 +55,11 @@ pub(crate) struct Run {
     pub theta: Vec<f32>,
 }
 
+/// `buf[..rows·cols]` as a matrix (the buffers are sized for the largest batch).
+fn matrix(buf: &[f32], rows: usize, cols: usize) -> ArrayView2<'_, f32> {
+    ArrayView2::from_shape((rows, cols), &buf[..rows * cols]).expect("buffer sized for rows")
+}
+
 /// Trains configuration `cfg` from θ₀.
 pub(crate) fn run(problem: &Problem, cfg: &Config) -> Run {
     let arch = problem.arch;
@@ -71,15 +76,18 @@ pub(crate) fn run(problem: &Problem, cfg: &Config) -> Run {
     let mut grad = vec![0.0f32; theta.len()];
     let mut adam = Adam::<f32>::new(theta.len());
     let mut ws = Workspace::<f32>::new(&arch, cap);
-    let mut xb = Array2::<f32>::zeros((cap, arch.input_dim()));
-    let mut keep = Array2::<f32>::zeros((cap, arch.hidden_dim()));
+    let (d, h) = (arch.input_dim(), arch.hidden_dim());
+    let mut xb = vec![0.0f32; cap * d];
+    let mut keep = vec![0.0f32; cap * h];
+    let mut bits = vec![0u32; d.max(h).max(256)];
     let (mut eb, mut ub) = (vec![0.0f32; cap], vec![0.0f32; cap]);
     let mut u_val = Vec::with_capacity(problem.val_x.nrows());
 
     // Two independent streams: the batch order, and the dropout masks.
     let mut order_rng = Xoshiro256PlusPlus::seed_from_u64(problem.seed);
-    let mut mask_rng = order_rng.clone();
-    mask_rng.long_jump();
+    let mut mask_seed = order_rng.clone();
+    mask_seed.long_jump();
+    let mut mask_rng = LaneRng::new(&mut mask_seed);
     let sampler = Sampler::new(problem.train, problem.balanced);
     let mut order: Vec<usize> = (0..n).collect();
 
@@ -91,36 +99,29 @@ pub(crate) fn run(problem: &Problem, cfg: &Config) -> Run {
         let mut loss_sum = 0.0f64;
         for batch in order.chunks(cap) {
             let rows = batch.len();
+            gather(
+                dropout.as_ref(),
+                &mut mask_rng,
+                &mut bits,
+                problem.train_x,
+                batch,
+                &mut xb[..rows * d],
+            );
             for (r, &i) in batch.iter().enumerate() {
-                let mut dst = xb.row_mut(r);
-                let src = problem.train_x.row(i);
-                match (&dropout, dst.as_slice_mut(), src.as_slice()) {
-                    (Some(d), Some(dst), Some(src)) => d.apply(&mut mask_rng, src, dst),
-                    (_, _, _) => dst.assign(&src),
-                }
                 eb[r] = problem.train.e[i];
                 ub[r] = problem.train.u_sr[i];
             }
             let keep_b = match (&dropout, arch) {
-                (Some(d), Arch::Dense { .. }) => {
-                    let mut k = keep.slice_mut(s![..rows, ..]);
-                    // `keep` is a fresh standard-layout array, so its row prefix is contiguous.
-                    if let Some(k) = k.as_slice_mut() {
-                        d.fill(&mut mask_rng, k);
-                    }
-                    Some(keep.slice(s![..rows, ..]))
+                (Some(dr), Arch::Dense { .. }) => {
+                    fill_keep(dr, &mut mask_rng, &mut bits, &mut keep[..rows * h]);
+                    Some(matrix(&keep, rows, h))
                 }
                 _ => None,
             };
-            let x = xb.slice(s![..rows, ..]);
-            forward(&arch, &theta, x, keep_b, &mut ws);
-            let terms = data_terms(
-                ws.logits.slice(s![..rows, ..]),
-                &eb[..rows],
-                &ub[..rows],
-                &loss,
-                ws.dlogits.slice_mut(s![..rows, ..]),
-            );
+            let x = matrix(&xb, rows, d);
+            forward(&arch, &theta, x, Pass::Train(keep_b), &mut ws);
+            let (logits, dlogits) = ws.logits_and_grad(rows);
+            let terms = data_terms(logits, &eb[..rows], &ub[..rows], &loss, dlogits);
             backward(&arch, &theta, x, keep_b, &mut ws, &mut grad);
             let sumsq = l2sp_into(&mut grad, &theta, problem.theta0, beta);
             adam.step(&mut theta, &grad, schedule.lr(step));
@@ -174,10 +175,10 @@ fn val_roc_auc(
 ) -> Option<f64> {
     u.clear();
     let m = problem.val_x.nrows();
-    let cap = ws.logits.nrows();
+    let cap = ws.capacity();
     for start in (0..m).step_by(cap) {
         let x = problem.val_x.slice(s![start..(start + cap).min(m), ..]);
-        forward(&problem.arch, theta, x, None, ws);
+        forward(&problem.arch, theta, x, Pass::Eval, ws);
         let p = softmax_rows(ws.logits(x.nrows()));
         u.extend(
             p.rows()

@@ -1,9 +1,362 @@
-//! `fit` subcommand.
+//! `fit`: load → fit the AdUE head → score every method → write the fit directory.
+//!
+//! Everything is computed in memory first and written only at the end, each file
+//! atomically, so a failed run leaves no new file behind.
 
-use super::Outcome;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use ndarray::{Array1, Array2, Axis};
+
+use super::fit_dir::{
+    encode_mahalanobis, FitDir, HEAD, MAHALANOBIS, ORIGINAL_HEAD, REPORT, SCORES,
+};
+use super::{inputs, Outcome};
 use crate::cli::{FitArgs, Printer};
+use crate::export::MahalanobisExport;
+use crate::fit::{encode_head, fit, stratified_holdout, AdueParams, FitData, FitOutcome, Grid};
+use crate::head::Head;
+use crate::load::{Checkpoint, FeatureSet};
+use crate::output::write_atomic;
+use crate::report::{FitSection, GridEntry, HeadSummary, InputFile, Report, ReportParts};
+use crate::score::scores_file::scores_to_bytes;
+use crate::score::{evaluate, EvalConfig, SplitInputs, TrainInputs};
+
+/// Fraction of `--train` held out for selection when no `--val` is given (CONTRACT §3).
+pub const HOLDOUT_FRACTION: f64 = 0.2;
+
+/// One split in memory: features, labels, and the original model's logits.
+struct Split {
+    name: &'static str,
+    features: Array2<f32>,
+    labels: Array1<usize>,
+    logits: Array2<f32>,
+}
+
+impl Split {
+    fn whole(name: &'static str, fs: &FeatureSet, head: &Head) -> anyhow::Result<Self> {
+        Ok(Split {
+            name,
+            features: fs.features.clone(),
+            labels: fs.labels.clone(),
+            logits: fs.reference_logits(head)?,
+        })
+    }
+
+    fn rows(&self, name: &'static str, idx: &[usize]) -> Self {
+        Split {
+            name,
+            features: self.features.select(Axis(0), idx),
+            labels: self.labels.select(Axis(0), idx),
+            logits: self.logits.select(Axis(0), idx),
+        }
+    }
+
+    fn fit_data(&self) -> FitData<'_> {
+        FitData {
+            features: self.features.view(),
+            labels: self.labels.view(),
+            original_logits: self.logits.view(),
+        }
+    }
+}
 
 /// Runs `fit`.
-pub fn run(_args: &FitArgs, _printer: &Printer) -> anyhow::Result<Outcome> {
-    anyhow::bail!("`fit` is not wired yet")
+pub fn run(args: &FitArgs, printer: &Printer) -> anyhow::Result<Outcome> {
+    let grid = match args.grid.as_str() {
+        "paper" => Grid::paper(),
+        "quick" => Grid::quick(),
+        file => Grid::from_json_file(Path::new(file))?,
+    };
+    let threads = args
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let params = AdueParams::new()
+        .grid(grid)
+        .lambda(args.lambda)
+        .rescale(args.rescale)
+        .seed(args.seed)
+        .threads(threads)
+        .quiet(!printer.progress_bars())
+        .check()?;
+
+    let ckpt = inputs::checkpoint(&args.checkpoint, args.activation)?;
+    check_output_dir(&args.out, &ckpt, args)?;
+    let head = &ckpt.head;
+    let read = |p: &Path| inputs::features(p, &ckpt);
+    let train_fs = read(&args.train)?;
+    let val_fs = args.val.as_deref().map(read).transpose()?;
+    let test_fs = args.test.as_deref().map(read).transpose()?;
+    let md_fs = args.md_train.as_deref().map(read).transpose()?;
+
+    let all_train = Split::whole("train", &train_fs, head)?;
+    let (train, val) = match &val_fs {
+        Some(v) => (all_train, Split::whole("val", v, head)?),
+        None => {
+            let (tr, va) = stratified_holdout(all_train.labels.view(), HOLDOUT_FRACTION, args.seed)
+                .with_context(|| {
+                    format!(
+                        "{}: holding out {}% of the training rows for selection (no --val)",
+                        args.train.display(),
+                        HOLDOUT_FRACTION * 100.0
+                    )
+                })?;
+            (all_train.rows("train", &tr), all_train.rows("val", &va))
+        }
+    };
+    let test = test_fs
+        .as_ref()
+        .map(|t| Split::whole("test", t, head))
+        .transpose()?;
+
+    printer.stage(format!(
+        "fit: {} configurations on {} train / {} val rows, {threads} threads",
+        params.grid().len(),
+        train.labels.len(),
+        val.labels.len()
+    ));
+    let outcome = fit(&params, head, &train.fit_data(), &val.fit_data())?;
+
+    printer.stage("score: baselines, metrics, bootstrap intervals");
+    let u_val = outcome.head.uncertainty(val.features.view(), &outcome.spec);
+    let u_test = test
+        .as_ref()
+        .map(|t| outcome.head.uncertainty(t.features.view(), &outcome.spec));
+    let mut splits = vec![split_inputs(&val, Some(&u_val))];
+    if let (Some(t), Some(u)) = (&test, &u_test) {
+        splits.push(split_inputs(t, Some(u)));
+    }
+    let md_train = match &md_fs {
+        Some(m) => TrainInputs {
+            name: "md_train",
+            labels: m.labels.view(),
+            features: m.features.view(),
+        },
+        None => TrainInputs {
+            name: "train",
+            labels: train.labels.view(),
+            features: train.features.view(),
+        },
+    };
+    let evaluation = evaluate(&md_train, &splits, Some(head), &EvalConfig::new(args.seed))?;
+
+    let report = Report::new(ReportParts {
+        seed: args.seed,
+        inputs: input_files(&ckpt, args, &[&train_fs], &val_fs, &test_fs, &md_fs),
+        head: Some(HeadSummary::new(head, &outcome.spec)?),
+        fit: fit_section(&outcome, args.lambda)?,
+        evaluation: evaluation.sections,
+        timing: BTreeMap::new(),
+    })?;
+    let whitening = evaluation.mahalanobis.whitening();
+    let md_export = MahalanobisExport {
+        center: whitening.center.mapv(|v| v as f32),
+        whitener: whitening.w.mapv(|v| v as f32),
+        whitened_means: whitening.centered_class_means.mapv(|v| v as f32),
+    };
+
+    // Encode everything, then write: a failure above leaves the directory untouched.
+    let dir = FitDir::new(&args.out);
+    let no_meta = BTreeMap::new();
+    let files: Vec<(PathBuf, Vec<u8>)> = vec![
+        (
+            dir.path(HEAD),
+            encode_head(&dir.path(HEAD), &outcome.head, &outcome.spec, &no_meta)?,
+        ),
+        (
+            dir.path(ORIGINAL_HEAD),
+            encode_head(&dir.path(ORIGINAL_HEAD), head, &outcome.spec, &no_meta)?,
+        ),
+        (
+            dir.path(MAHALANOBIS),
+            encode_mahalanobis(&md_export, &no_meta),
+        ),
+        (dir.path(SCORES), scores_to_bytes(&evaluation.scores)?),
+        (dir.path(REPORT), report_bytes(&report)?),
+    ];
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("cannot create {}", args.out.display()))?;
+    for (path, bytes) in &files {
+        write_atomic(path, bytes)?;
+    }
+    print!("{}", summary(&report, &args.out));
+    Ok(Outcome::Success)
+}
+
+fn split_inputs<'a>(s: &'a Split, u: Option<&'a Array1<f32>>) -> SplitInputs<'a> {
+    SplitInputs {
+        name: s.name,
+        labels: s.labels.view(),
+        original_logits: s.logits.view(),
+        features: s.features.view(),
+        adue: u.map(|u| u.view()),
+    }
+}
+
+fn fit_section(outcome: &FitOutcome, lambda: f64) -> anyhow::Result<FitSection> {
+    let grid = outcome
+        .grid
+        .iter()
+        .map(|g| {
+            GridEntry::new(
+                g.alpha,
+                g.beta,
+                g.lr,
+                g.epochs,
+                g.best_epoch,
+                g.val_roc_auc,
+                g.final_train_loss,
+            )
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let index = outcome
+        .grid
+        .iter()
+        .position(|g| g == &outcome.selected)
+        .context("the selected configuration is not in the grid")?;
+    Ok(FitSection::new(grid, index, lambda)?)
+}
+
+/// `inputs.<name>` for the report: every checkpoint file and every feature file.
+fn input_files(
+    ckpt: &Checkpoint,
+    _args: &FitArgs,
+    train: &[&FeatureSet],
+    val: &Option<FeatureSet>,
+    test: &Option<FeatureSet>,
+    md: &Option<FeatureSet>,
+) -> BTreeMap<String, InputFile> {
+    let mut m = BTreeMap::new();
+    for f in &ckpt.files {
+        let name = f.path.file_name().map_or_else(
+            || f.path.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        );
+        m.insert(format!("checkpoint.{name}"), InputFile::from(f));
+    }
+    let mut add = |name: &str, fs: &FeatureSet| {
+        m.insert(
+            name.to_string(),
+            InputFile {
+                path: fs.path.display().to_string(),
+                sha256: fs.sha256.clone(),
+            },
+        );
+    };
+    for fs in train {
+        add("train", fs);
+    }
+    if let Some(v) = val {
+        add("val", v);
+    }
+    if let Some(t) = test {
+        add("test", t);
+    }
+    if let Some(d) = md {
+        add("md_train", d);
+    }
+    m
+}
+
+fn report_bytes(report: &Report) -> anyhow::Result<Vec<u8>> {
+    let mut s = serde_json::to_string_pretty(report)?;
+    s.push('\n');
+    Ok(s.into_bytes())
+}
+
+/// Refuses an output directory that is, or lies inside, an input directory, or that
+/// would overwrite an input file: the tool never writes its inputs.
+fn check_output_dir(out: &Path, ckpt: &Checkpoint, args: &FitArgs) -> anyhow::Result<()> {
+    let abs = |p: &Path| -> PathBuf {
+        let p = if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            std::env::current_dir().unwrap_or_default().join(p)
+        };
+        // Canonicalise the longest existing ancestor so symlinks cannot hide a clash.
+        let mut existing = p.as_path();
+        let mut rest = Vec::new();
+        while !existing.exists() {
+            match (existing.parent(), existing.file_name()) {
+                (Some(parent), Some(name)) => {
+                    rest.push(name.to_os_string());
+                    existing = parent;
+                }
+                _ => break,
+            }
+        }
+        let mut c = existing
+            .canonicalize()
+            .unwrap_or_else(|_| existing.to_path_buf());
+        for r in rest.iter().rev() {
+            c.push(r);
+        }
+        c
+    };
+    let out_abs = abs(out);
+    let mut inputs: Vec<&Path> = vec![&args.checkpoint, &args.train];
+    inputs.extend(args.val.as_deref());
+    inputs.extend(args.test.as_deref());
+    inputs.extend(args.md_train.as_deref());
+    inputs.extend(ckpt.files.iter().map(|f| f.path.as_path()));
+    for input in inputs {
+        let in_abs = abs(input);
+        let clash = if input.is_dir() {
+            out_abs.starts_with(&in_abs)
+        } else {
+            in_abs.starts_with(&out_abs)
+                && [HEAD, ORIGINAL_HEAD, MAHALANOBIS, SCORES, REPORT]
+                    .iter()
+                    .any(|f| in_abs == out_abs.join(f))
+        };
+        if clash {
+            bail!(
+                "--out {}: would write inside or over the input {}; choose another directory",
+                out.display(),
+                input.display()
+            );
+        }
+    }
+    Ok(())
+}
+
+/// The one-screen summary on stdout.
+fn summary(report: &Report, out: &Path) -> String {
+    let sel = &report.fit.selected;
+    let mut s = format!(
+        "selected: alpha={} beta={} lr={} epochs={} (best epoch {}), lambda={}, val ROC-AUC {}\n",
+        sel.alpha.get(),
+        sel.beta.get(),
+        sel.lr.get(),
+        sel.epochs,
+        sel.best_epoch,
+        sel.lambda.get(),
+        sel.val_roc_auc
+            .map_or("n/a".into(), |v| format!("{:.4}", v.get())),
+    );
+    s.push_str("error ROC-AUC        adue     softmax_response\n");
+    for split in ["val", "test"] {
+        let get = |m: &str| {
+            report
+                .methods
+                .get(m)
+                .and_then(|x| x.get(split))
+                .and_then(|x| x.roc_auc.value)
+                .map_or("n/a".to_string(), |v| format!("{:.4}", v.get()))
+        };
+        if report
+            .methods
+            .get("adue")
+            .is_some_and(|m| m.contains_key(split))
+        {
+            s.push_str(&format!(
+                "  {split:<18} {:<8} {}\n",
+                get("adue"),
+                get("softmax_response")
+            ));
+        }
+    }
+    s.push_str(&format!("wrote {}\n", out.display()));
+    s
 }

@@ -1,8 +1,12 @@
 //! One integration-test binary (as ripgrep does): shared helpers in `util`,
 //! one module per concern.
 
-mod util;
-
+mod export_bench;
+mod export_crosscheck;
+mod export_fixtures;
+mod export_parity;
+mod export_support;
+mod export_threshold;
 mod fit_engine;
 mod fit_head_file;
 mod fit_optim;
@@ -15,3 +19,5 @@ mod report_json;
 mod report_support;
 mod score_evaluate;
 mod score_golden;
+mod util;
+mod validate_checks;

@@ -408,7 +408,10 @@ impl Sections {
 
         let calib = |which: fn(&Replicate) -> Option<CalibrationMetrics>| {
             let c = |f: fn(&CalibrationMetrics) -> f64| {
-                let value = which(&point).map(|m| f(&m)).ok_or_else(|| nan.clone());
+                // Calibration exists for every non-empty split (checked above).
+                let value = which(&point)
+                    .map(|m| f(&m))
+                    .ok_or_else(|| format!("split `{split}` has no rows"));
                 est(value, &|r| which(r).map(|m| f(&m)))
             };
             CalibrationEstimates {

@@ -517,7 +517,7 @@ mod tests {
         assert_eq!(e.ci95.map(|[a, b]| (a.get(), b.get())), Some((0.5, 0.5)));
         let json = serde_json::to_string(&e).unwrap();
         assert!(
-            !json.contains("NaN") && json.contains("\"value\":null"),
+            !json.contains(":NaN") && json.contains("\"value\":null"),
             "{json}"
         );
 

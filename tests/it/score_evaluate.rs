@@ -239,7 +239,7 @@ fn bad_inputs_are_typed_errors_naming_the_split() {
 
     let mut no_resamples = cfg.clone();
     no_resamples.bootstrap.resamples = 0;
-    let e = evaluate(&train_in, &[ok.clone()], None, &no_resamples).unwrap_err();
+    let e = evaluate(&train_in, std::slice::from_ref(&ok), None, &no_resamples).unwrap_err();
     assert!(e.to_string().contains("at least 1 resample"), "{e}");
 
     let narrow = val.features.slice(ndarray::s![.., ..40]).to_owned();

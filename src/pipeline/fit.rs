@@ -173,7 +173,7 @@ pub fn run(args: &FitArgs, printer: &Printer) -> anyhow::Result<Outcome> {
             encode_mahalanobis(&md_export, &no_meta),
         ),
         (dir.path(SCORES), scores_to_bytes(&evaluation.scores)?),
-        (dir.path(REPORT), report_bytes(&report)?),
+        (dir.path(REPORT), report.to_json()?.into_bytes()),
     ];
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create {}", args.out.display()))?;
@@ -257,12 +257,6 @@ fn input_files(
         add("md_train", d);
     }
     m
-}
-
-fn report_bytes(report: &Report) -> anyhow::Result<Vec<u8>> {
-    let mut s = serde_json::to_string_pretty(report)?;
-    s.push('\n');
-    Ok(s.into_bytes())
 }
 
 /// Refuses an output directory that is, or lies inside, an input directory, or that

@@ -8,6 +8,7 @@ mod export_parity;
 mod export_support;
 mod export_threshold;
 mod fit_engine;
+mod fit_fixtures;
 mod fit_head_file;
 mod fit_optim;
 mod fit_support;

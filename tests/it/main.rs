@@ -14,6 +14,7 @@ mod fit_optim;
 mod fit_support;
 mod load_checkpoint;
 mod load_features;
+mod load_fixtures;
 mod load_support;
 mod pipeline;
 mod report_html;

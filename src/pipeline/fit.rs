@@ -143,6 +143,7 @@ pub fn run(args: &FitArgs, printer: &Printer) -> anyhow::Result<Outcome> {
 
     let report = Report::new(ReportParts {
         seed: args.seed,
+        label_names: train_fs.label_names(),
         inputs: input_files(&ckpt, args, &[&train_fs], &val_fs, &test_fs, &md_fs),
         head: Some(HeadSummary::new(head, &outcome.spec)?),
         fit: fit_section(&outcome, args.lambda)?,

@@ -12,12 +12,14 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use adue_compile::fit::{fit, read_head, write_head, AdueParams, FitData, Grid};
-use adue_compile::head::{Head, UeSpec};
-use adue_compile::load::{read_checkpoint, read_features, FeatureSet};
-use adue_compile::score::roc_auc;
-use anyhow::{bail, Context, Result};
+use adue_compile::fit::{fit, write_head, AdueParams};
+use adue_compile::head::UeSpec;
+use anyhow::{Context, Result};
 use clap::Parser;
+
+#[path = "fit_common.rs"]
+mod fit_common;
+use fit_common::{grid, original_head, split};
 
 #[derive(Parser)]
 struct Args {
@@ -47,101 +49,43 @@ struct Args {
     bench: bool,
 }
 
-/// The original head's logits from the file, or from the head.
-fn logits(set: &FeatureSet, head: &Head) -> Result<ndarray::Array2<f32>> {
-    Ok(set.reference_logits(head)?)
-}
-
-fn errors(logits: &ndarray::Array2<f32>, labels: &ndarray::Array1<usize>) -> Vec<bool> {
-    logits
-        .rows()
-        .into_iter()
-        .zip(labels)
-        .map(|(z, &y)| {
-            z.iter()
-                .enumerate()
-                .fold(0, |b, (i, &v)| if v > z[b] { i } else { b })
-                != y
-        })
-        .collect()
-}
-
-/// Softmax response `1 − max softmax`, computed in f64 from the stored logits.
-fn sr_auc(logits: &ndarray::Array2<f32>, e: &[bool]) -> Option<f64> {
-    let u: Vec<f64> = logits
-        .rows()
-        .into_iter()
-        .map(|z| {
-            let m = z.fold(f64::NEG_INFINITY, |m, &v| m.max(f64::from(v)));
-            1.0 - 1.0 / z.iter().map(|&v| (f64::from(v) - m).exp()).sum::<f64>()
-        })
-        .collect();
-    roc_auc(&u, e)
-}
-
-fn adue_auc(head: &Head, spec: &UeSpec, set: &FeatureSet, e: &[bool]) -> Option<f64> {
-    let u: Vec<f64> = head
-        .uncertainty(set.features.view(), spec)
-        .iter()
-        .map(|&v| f64::from(v))
-        .collect();
-    roc_auc(&u, e)
-}
-
 fn main() -> Result<()> {
     let args = Args::parse();
-    let head = match (&args.checkpoint, &args.head) {
-        (Some(c), None) => read_checkpoint(c, None)?.head,
-        (None, Some(h)) => read_head(h)?.0,
-        _ => bail!("give exactly one of --checkpoint and --head"),
-    };
+    let head = original_head(&args.checkpoint, &args.head)?;
     if let Some(path) = &args.save_original {
         write_head(path, &head, &UeSpec::paper(), &BTreeMap::new())?;
     }
-    let grid = match args.grid.as_str() {
-        "paper" => Grid::paper(),
-        "quick" => Grid::quick(),
-        file => Grid::from_json_file(file.as_ref())?,
-    };
+    let grid = grid(&args.grid)?;
     let (train, val, test) = (
-        read_features(&args.train)?,
-        read_features(&args.val)?,
-        read_features(&args.test)?,
-    );
-    let (lt, lv, ls) = (
-        logits(&train, &head)?,
-        logits(&val, &head)?,
-        logits(&test, &head)?,
+        split(&args.train, &head)?,
+        split(&args.val, &head)?,
+        split(&args.test, &head)?,
     );
     let params = AdueParams::new()
         .grid(grid.clone())
         .threads(args.threads)
         .seed(args.seed)
         .check()?;
-    fn data<'a>(s: &'a FeatureSet, l: &'a ndarray::Array2<f32>) -> FitData<'a> {
-        FitData {
-            features: s.features.view(),
-            labels: s.labels.view(),
-            original_logits: l.view(),
-        }
-    }
     let start = Instant::now();
-    let out = fit(&params, &head, &data(&train, &lt), &data(&val, &lv)).context("fit")?;
+    let out = fit(&params, &head, &train.data(), &val.data()).context("fit")?;
     let wall = start.elapsed().as_secs_f64();
-    let (ev, es) = (errors(&lv, &val.labels), errors(&ls, &test.labels));
+    let threads = match args.threads {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n,
+    };
     let report = serde_json::json!({
         "impl": "rust",
-        "threads": if args.threads == 0 { std::thread::available_parallelism().map_or(1, |n| n.get()) } else { args.threads },
+        "threads": threads,
         "configurations": grid.len(),
         "grid": grid,
         "wall_s": wall,
         "selected": out.selected,
-        "val_roc_auc": adue_auc(&out.head, &out.spec, &val, &ev),
-        "test_roc_auc": adue_auc(&out.head, &out.spec, &test, &es),
-        "sr_val_roc_auc": sr_auc(&lv, &ev),
-        "sr_test_roc_auc": sr_auc(&ls, &es),
-        "train_rows": train.rows(),
-        "dim": train.dim(),
+        "val_roc_auc": val.adue_roc_auc(&out.head, &out.spec),
+        "test_roc_auc": test.adue_roc_auc(&out.head, &out.spec),
+        "sr_val_roc_auc": val.sr_roc_auc(),
+        "sr_test_roc_auc": test.sr_roc_auc(),
+        "train_rows": train.set.rows(),
+        "dim": train.set.dim(),
         "head": head.kind().as_str(),
     });
     println!("{report}");

@@ -26,7 +26,7 @@ pub fn main() -> ExitCode {
         Ok(Outcome::ChecksFailed) => ExitCode::from(1),
         Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("error: {err:#}");
+            eprintln!("error: {}", render(&err));
             ExitCode::from(2)
         }
     }
@@ -42,6 +42,24 @@ pub fn run(cli: &Cli) -> anyhow::Result<Outcome> {
         Command::Validate(a) => pipeline::validate::run(a, &printer),
         Command::Report(a) => pipeline::report::run(a, &printer),
     }
+}
+
+/// The error and its causes on one line, `outer: inner`. Many of our error messages
+/// already quote their source (so that they read well alone); a cause whose text is
+/// already in the line is not repeated.
+fn render(err: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if out.contains(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
 }
 
 fn is_broken_pipe(err: &anyhow::Error) -> bool {

@@ -8,9 +8,10 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use serde_json::Value;
 
-use super::fit_dir::{FitDir, MAHALANOBIS, REPORT};
+use super::fit_dir::{FitDir, REPORT};
 use super::Outcome;
 use crate::cli::{Printer, ValidateArgs};
+use crate::export::{model, pb};
 use crate::load::read_features;
 use crate::validate::{all_passed, validate, Check, Reference, ValidateInputs};
 
@@ -18,7 +19,8 @@ use crate::validate::{all_passed, validate, Check, Reference, ValidateInputs};
 pub fn run(args: &ValidateArgs, printer: &Printer) -> anyhow::Result<Outcome> {
     let dir = FitDir::new(&args.fit);
     let fit = dir.read()?;
-    let mahalanobis = if dir.path(MAHALANOBIS).is_file() {
+    // The Mahalanobis reference is needed only when the model has that output.
+    let mahalanobis = if has_output(&args.onnx, model::MAHALANOBIS) {
         Some(dir.read_mahalanobis()?)
     } else {
         None
@@ -59,6 +61,17 @@ pub fn run(args: &ValidateArgs, printer: &Printer) -> anyhow::Result<Outcome> {
     } else {
         Outcome::ChecksFailed
     })
+}
+
+/// Whether the ONNX file declares output `name` (false when it cannot be read or
+/// decoded: the structure checks then report why).
+fn has_output(onnx: &Path, name: &str) -> bool {
+    use prost::Message;
+    std::fs::read(onnx)
+        .ok()
+        .and_then(|b| pb::ModelProto::decode(b.as_slice()).ok())
+        .and_then(|m| m.graph)
+        .is_some_and(|g| g.output.iter().any(|o| o.name == name))
 }
 
 fn read_json(path: &Path) -> anyhow::Result<Value> {
@@ -109,12 +122,9 @@ fn features_hashed(report: &Value, sha: &str, path: &Path) -> Check {
 
 /// The report validates against `schemas/report.schema.json`.
 fn report_schema(report: &Value, path: &Path) -> Check {
-    match validate_schema(report) {
+    match crate::report::schema::validate_value(report) {
         Ok(()) => Check::pass("report.schema", format!("{} is valid", path.display())),
-        Err(errors) => Check::fail(
-            "report.schema",
-            format!("{}: {}", path.display(), errors.join("; ")),
-        ),
+        Err(e) => Check::fail("report.schema", format!("{}: {e}", path.display())),
     }
 }
 
@@ -168,9 +178,4 @@ fn print_table(checks: &[Check]) {
     }
     let failed = checks.iter().filter(|c| !c.passed).count();
     println!("{} checks, {failed} failed", checks.len());
-}
-
-// Replaced by the report module's schema validator once it lands.
-fn validate_schema(_report: &Value) -> Result<(), Vec<String>> {
-    Ok(())
 }

@@ -424,6 +424,9 @@ pub struct Report {
     pub tool: Tool,
     /// Seed of the run (fit and bootstrap).
     pub seed: u64,
+    /// Class names, index = class, when the feature files name them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label_names: Option<Vec<String>>,
     /// `inputs.<name>`: every input file.
     pub inputs: BTreeMap<String, InputFile>,
     /// The head, when known.
@@ -455,6 +458,8 @@ pub struct Report {
 pub struct ReportParts {
     /// Seed of the run.
     pub seed: u64,
+    /// Class names, when known.
+    pub label_names: Option<Vec<String>>,
     /// Every input file by name (`checkpoint`, `train`, `val`, `test`, ...).
     pub inputs: BTreeMap<String, InputFile>,
     /// The head.
@@ -480,6 +485,7 @@ impl Report {
             schema_version: SCHEMA_VERSION.into(),
             tool: Tool::default(),
             seed: parts.seed,
+            label_names: parts.label_names,
             inputs: parts.inputs,
             head: parts.head,
             fit: parts.fit,

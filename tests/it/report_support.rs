@@ -108,6 +108,7 @@ pub fn case_report(dir: &Path, resamples: usize) -> (Report, Evaluation) {
         .collect();
     let report = Report::new(ReportParts {
         seed: 0,
+        label_names: None,
         inputs,
         head: None,
         fit,

@@ -1,0 +1,95 @@
+//! Shared by the fit benches: loading a case (head + splits) and the softmax-response
+//! baseline.
+
+use std::path::{Path, PathBuf};
+
+use adue_compile::fit::{read_head, FitData, Grid};
+use adue_compile::head::Head;
+use adue_compile::load::{read_checkpoint, read_features, FeatureSet};
+use adue_compile::score::roc_auc;
+use anyhow::{bail, Result};
+use ndarray::{Array1, Array2};
+
+/// One split with the original head's logits (from the file, else from the head).
+pub struct Split {
+    pub set: FeatureSet,
+    pub logits: Array2<f32>,
+}
+
+impl Split {
+    pub fn data(&self) -> FitData<'_> {
+        FitData {
+            features: self.set.features.view(),
+            labels: self.set.labels.view(),
+            original_logits: self.logits.view(),
+        }
+    }
+
+    /// `e`: argmax of the original logits ≠ label.
+    pub fn errors(&self) -> Vec<bool> {
+        errors(&self.logits, &self.set.labels)
+    }
+
+    /// Error ROC-AUC of the softmax response `1 − max softmax`, in f64 from the logits.
+    pub fn sr_roc_auc(&self) -> Option<f64> {
+        let u: Vec<f64> = self
+            .logits
+            .rows()
+            .into_iter()
+            .map(|z| {
+                let m = z.fold(f64::NEG_INFINITY, |m, &v| m.max(f64::from(v)));
+                1.0 - 1.0 / z.iter().map(|&v| (f64::from(v) - m).exp()).sum::<f64>()
+            })
+            .collect();
+        roc_auc(&u, &self.errors())
+    }
+
+    /// Error ROC-AUC of AdUE's `U` under `head`.
+    pub fn adue_roc_auc(&self, head: &Head, spec: &adue_compile::head::UeSpec) -> Option<f64> {
+        let u: Vec<f64> = head
+            .uncertainty(self.set.features.view(), spec)
+            .iter()
+            .map(|&v| f64::from(v))
+            .collect();
+        roc_auc(&u, &self.errors())
+    }
+}
+
+fn errors(logits: &Array2<f32>, labels: &Array1<usize>) -> Vec<bool> {
+    logits
+        .rows()
+        .into_iter()
+        .zip(labels)
+        .map(|(z, &y)| {
+            z.iter()
+                .enumerate()
+                .fold(0, |b, (i, &v)| if v > z[b] { i } else { b })
+                != y
+        })
+        .collect()
+}
+
+/// The original head, from a checkpoint or a head file.
+pub fn original_head(checkpoint: &Option<PathBuf>, head: &Option<PathBuf>) -> Result<Head> {
+    Ok(match (checkpoint, head) {
+        (Some(c), None) => read_checkpoint(c, None)?.head,
+        (None, Some(h)) => read_head(h)?.0,
+        _ => bail!("give exactly one of --checkpoint and --head"),
+    })
+}
+
+/// Reads a split and the original head's logits on it.
+pub fn split(path: &Path, head: &Head) -> Result<Split> {
+    let set = read_features(path)?;
+    let logits = set.reference_logits(head)?;
+    Ok(Split { set, logits })
+}
+
+/// `paper`, `quick` or a JSON grid file.
+pub fn grid(name: &str) -> Result<Grid> {
+    Ok(match name {
+        "paper" => Grid::paper(),
+        "quick" => Grid::quick(),
+        file => Grid::from_json_file(file.as_ref())?,
+    })
+}

@@ -1,0 +1,163 @@
+//! The fit engine on the committed real fixtures: with the default grid the fitted UE head
+//! beats the softmax response on held-out TEST data (by the margin measured for each
+//! case), and the written head is byte-identical across runs and thread counts.
+
+use adue_compile::fit::{encode_head, fit, AdueParams, FitData, FitOutcome};
+use adue_compile::head::Head;
+use adue_compile::load::{read_checkpoint, read_features, FeatureSet};
+use adue_compile::score::roc_auc;
+use ndarray::Array2;
+
+use crate::util::{fixture, fixture_cases, root, MAIN_CASES};
+
+struct Split {
+    set: FeatureSet,
+    logits: Array2<f32>,
+}
+
+impl Split {
+    fn read(case: &str, name: &str, head: &Head) -> Split {
+        let path = fixture(case, &format!("{name}.safetensors"));
+        let set = read_features(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let logits = set
+            .reference_logits(head)
+            .expect("fixture logits fit the head");
+        Split { set, logits }
+    }
+
+    fn data(&self) -> FitData<'_> {
+        FitData {
+            features: self.set.features.view(),
+            labels: self.set.labels.view(),
+            original_logits: self.logits.view(),
+        }
+    }
+
+    fn errors(&self) -> Vec<bool> {
+        self.logits
+            .rows()
+            .into_iter()
+            .zip(&self.set.labels)
+            .map(|(z, &y)| {
+                z.iter()
+                    .enumerate()
+                    .fold(0, |b, (i, &v)| if v > z[b] { i } else { b })
+                    != y
+            })
+            .collect()
+    }
+
+    /// Softmax response `1 − max softmax`, in f64 from the stored logits (CONTRACT §5).
+    fn sr_roc_auc(&self) -> f64 {
+        let u: Vec<f64> = self
+            .logits
+            .rows()
+            .into_iter()
+            .map(|z| {
+                let m = z.fold(f64::NEG_INFINITY, |m, &v| m.max(f64::from(v)));
+                1.0 - 1.0 / z.iter().map(|&v| (f64::from(v) - m).exp()).sum::<f64>()
+            })
+            .collect();
+        roc_auc(&u, &self.errors()).expect("test split has errors and correct rows")
+    }
+
+    fn adue_roc_auc(&self, out: &FitOutcome) -> f64 {
+        let u: Vec<f64> = out
+            .head
+            .uncertainty(self.set.features.view(), &out.spec)
+            .iter()
+            .map(|&v| f64::from(v))
+            .collect();
+        roc_auc(&u, &self.errors()).expect("test split has errors and correct rows")
+    }
+}
+
+struct Case {
+    head: Head,
+    train: Split,
+    val: Split,
+    test: Split,
+}
+
+fn case(name: &str) -> Case {
+    let head = read_checkpoint(&fixture(name, "adapter"), None)
+        .unwrap_or_else(|e| panic!("{name}: {e}"))
+        .head;
+    let (train, val, test) = (
+        Split::read(name, "train", &head),
+        Split::read(name, "val", &head),
+        Split::read(name, "test", &head),
+    );
+    Case {
+        head,
+        train,
+        val,
+        test,
+    }
+}
+
+fn fit_default(c: &Case, threads: usize) -> FitOutcome {
+    let params = AdueParams::new()
+        .threads(threads)
+        .quiet(true)
+        .check()
+        .unwrap();
+    fit(&params, &c.head, &c.train.data(), &c.val.data()).unwrap()
+}
+
+/// TEST error ROC-AUC of AdUE minus the softmax response's must exceed this. Measured with
+/// the default grid and seed 0 (seeds 1 and 2 within 0.003 of it):
+/// bbc-roberta +0.0649 (0.8937 vs 0.8288), bbc-bert-linear +0.0126 (0.8587 vs 0.8461),
+/// tiny-electra-gelu +0.0066 (0.7303 vs 0.7237), tiny-llama-576 −0.0211 (0.7692 vs 0.7903).
+/// tiny-llama-576 is a random-init 2-layer model with 75 validation rows on which the
+/// softmax response scores 0.59 (0.79 on test): selection there follows noise, and AdUE
+/// does NOT beat the softmax response; its bound only guards against regressions.
+fn margin(case: &str) -> f64 {
+    match case {
+        "bbc-roberta" => 0.055,
+        "bbc-bert-linear" => 0.010,
+        "tiny-electra-gelu" => 0.005,
+        "tiny-llama-576" => -0.03,
+        other => panic!("fixture `{other}` has no measured margin in tests/it/fit_fixtures.rs"),
+    }
+}
+
+#[test]
+fn adue_beats_softmax_response_on_test_data() {
+    if !root().join("fixtures").exists() {
+        eprintln!("fixtures/ is not committed yet");
+        return;
+    }
+    let cases = fixture_cases();
+    assert!(cases.len() >= 4, "{cases:?}");
+    for name in cases {
+        let c = case(&name);
+        let out = fit_default(&c, 2);
+        let (adue, sr) = (c.test.adue_roc_auc(&out), c.test.sr_roc_auc());
+        assert!(
+            adue - sr > margin(&name),
+            "{name}: AdUE {adue:.4} vs SR {sr:.4} ({:?})",
+            out.selected
+        );
+    }
+}
+
+#[test]
+fn head_bytes_identical_across_runs_and_thread_counts() {
+    if !root().join("fixtures").exists() {
+        eprintln!("fixtures/ is not committed yet");
+        return;
+    }
+    for name in MAIN_CASES {
+        let c = case(name);
+        let bytes = |out: &FitOutcome| {
+            encode_head(name.as_ref(), &out.head, &out.spec, &Default::default()).unwrap()
+        };
+        let one = fit_default(&c, 1);
+        let two = fit_default(&c, 2);
+        let again = fit_default(&c, 2);
+        assert_eq!(one.grid, two.grid, "{name}");
+        assert_eq!(bytes(&one), bytes(&two), "{name}: 1 vs 2 threads");
+        assert_eq!(bytes(&two), bytes(&again), "{name}: two runs");
+    }
+}

@@ -1,0 +1,275 @@
+//! The whole job through the command line on the real fixtures:
+//! fit → export → validate (→ report), determinism, and failure modes.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::util::{assert_exit, cmd, fixture, stderr, stdout, MAIN_CASES};
+
+/// `fit` on a fixture with its own val/test splits into `out`.
+fn fit(case: &str, out: &Path, extra: &[&str]) -> std::process::Output {
+    let (ckpt, train) = (fixture(case, "adapter"), fixture(case, "train.safetensors"));
+    let (val, test) = (
+        fixture(case, "val.safetensors"),
+        fixture(case, "test.safetensors"),
+    );
+    let mut c = cmd(&[
+        &"-q",
+        &"fit",
+        &"--checkpoint",
+        &ckpt,
+        &"--train",
+        &train,
+        &"--val",
+        &val,
+        &"--test",
+        &test,
+        &"--out",
+        &out,
+    ]);
+    c.args(extra);
+    c.output().unwrap()
+}
+
+fn export(dir: &Path, onnx: &Path, extra: &[&str]) -> std::process::Output {
+    let mut c = cmd(&[&"-q", &"export", &"--fit", &dir, &"--out", &onnx]);
+    c.args(extra);
+    c.output().unwrap()
+}
+
+fn validate(
+    dir: &Path,
+    onnx: &Path,
+    features: &Path,
+    extra: &[&dyn AsRef<std::ffi::OsStr>],
+) -> std::process::Output {
+    let mut c = cmd(&[
+        &"-q",
+        &"validate",
+        &"--onnx",
+        &onnx,
+        &"--features",
+        &features,
+        &"--fit",
+        &dir,
+    ]);
+    for a in extra {
+        c.arg(a);
+    }
+    c.output().unwrap()
+}
+
+fn report(dir: &Path) -> Value {
+    serde_json::from_slice(&std::fs::read(dir.join("report.json")).unwrap()).unwrap()
+}
+
+fn roc_auc(r: &Value, method: &str, split: &str) -> f64 {
+    r["methods"][method][split]["roc_auc"]["value"]
+        .as_f64()
+        .unwrap()
+}
+
+#[test]
+fn fit_export_validate_on_every_main_fixture() {
+    for case in MAIN_CASES {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("fit");
+        let o = fit(case, &dir, &[]);
+        assert_exit(&o, 0);
+        assert!(stdout(&o).contains("error ROC-AUC"), "{}", stdout(&o));
+        let r = report(&dir);
+        let (adue, sr) = (
+            roc_auc(&r, "adue", "test"),
+            roc_auc(&r, "softmax_response", "test"),
+        );
+        assert!(
+            adue > sr,
+            "{case}: AdUE test ROC-AUC {adue} <= softmax response {sr}"
+        );
+
+        let onnx = tmp.path().join("head.onnx");
+        let o = export(
+            &dir,
+            &onnx,
+            &[
+                "--with-mahalanobis",
+                "--target-risk",
+                "0.1",
+                "--delta",
+                "0.1",
+            ],
+        );
+        assert_exit(&o, 0);
+        let o = validate(&dir, &onnx, &fixture(case, "test.safetensors"), &[]);
+        assert_exit(&o, 0);
+        let out = stdout(&o);
+        for check in [
+            "parity.uncertainty",
+            "parity.probabilities",
+            "parity.mahalanobis",
+            "parity.accept",
+            "features.hashed",
+            "report.schema",
+        ] {
+            assert!(
+                out.lines()
+                    .any(|l| l.starts_with("PASS") && l.contains(check)),
+                "{case}: {check}\n{out}"
+            );
+        }
+    }
+}
+
+/// Same inputs and seed → byte-identical artifacts, for any thread count.
+#[test]
+fn artifacts_are_byte_identical_across_runs_and_threads() {
+    let case = MAIN_CASES[0];
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    assert_exit(&fit(case, &a, &["--threads", "1"]), 0);
+    assert_exit(&fit(case, &b, &["--threads", "2"]), 0);
+    for f in [
+        "head.safetensors",
+        "original_head.safetensors",
+        "mahalanobis.safetensors",
+        "scores.safetensors",
+        "report.json",
+    ] {
+        let (x, y) = (
+            std::fs::read(a.join(f)).unwrap(),
+            std::fs::read(b.join(f)).unwrap(),
+        );
+        assert!(x == y, "{f} differs between --threads 1 and --threads 2");
+    }
+    let (oa, ob) = (tmp.path().join("a.onnx"), tmp.path().join("b.onnx"));
+    assert_exit(&export(&a, &oa, &["--with-mahalanobis"]), 0);
+    assert_exit(&export(&b, &ob, &["--with-mahalanobis"]), 0);
+    assert!(
+        std::fs::read(&oa).unwrap() == std::fs::read(&ob).unwrap(),
+        "ONNX files differ"
+    );
+}
+
+/// `validate` exits 1 when the features are not the hashed ones or the report regressed.
+#[test]
+fn validate_fails_on_unhashed_features_and_regression() {
+    let case = MAIN_CASES[0];
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("fit");
+    assert_exit(&fit(case, &dir, &[]), 0);
+    let onnx = tmp.path().join("head.onnx");
+    assert_exit(&export(&dir, &onnx, &[]), 0);
+
+    // The same rows, re-saved with one label changed: not a recorded input.
+    let test = fixture(case, "test.safetensors");
+    let copy = tmp.path().join("test-copy.safetensors");
+    let mut bytes = std::fs::read(&test).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0x01;
+    std::fs::write(&copy, &bytes).unwrap();
+    let o = validate(&dir, &onnx, &copy, &[]);
+    assert_exit(&o, 1);
+    assert!(
+        stdout(&o)
+            .lines()
+            .any(|l| l.starts_with("FAIL") && l.contains("features.hashed")),
+        "{}",
+        stdout(&o)
+    );
+
+    // A baseline whose interval lies above the new value: a regression.
+    let mut base = report(&dir);
+    let v = roc_auc(&base, "adue", "test");
+    base["methods"]["adue"]["test"]["roc_auc"]["ci95"] = serde_json::json!([v + 0.01, v + 0.02]);
+    let base_path = tmp.path().join("baseline.json");
+    std::fs::write(&base_path, serde_json::to_vec(&base).unwrap()).unwrap();
+    let o = validate(&dir, &onnx, &test, &[&"--baseline", &base_path]);
+    assert_exit(&o, 1);
+    assert!(
+        stdout(&o)
+            .lines()
+            .any(|l| l.starts_with("FAIL") && l.contains("regression.adue.test.roc_auc")),
+        "{}",
+        stdout(&o)
+    );
+
+    // Its own report as the baseline is no regression.
+    let own = dir.join("report.json");
+    assert_exit(&validate(&dir, &onnx, &test, &[&"--baseline", &own]), 0);
+}
+
+/// A failed fit (bad grid file) exits 2, names the file, and leaves no output behind.
+#[test]
+fn failed_fit_leaves_no_output() {
+    let tmp = tempfile::tempdir().unwrap();
+    let grid = tmp.path().join("grid.json");
+    std::fs::write(
+        &grid,
+        b"{\"alpha\": [0.1], \"beta\": [], \"lr\": [1e-3], \"epochs\": [5]}",
+    )
+    .unwrap();
+    let out = tmp.path().join("fit");
+    let o = fit(MAIN_CASES[0], &out, &["--grid", grid.to_str().unwrap()]);
+    assert_exit(&o, 2);
+    assert!(stderr(&o).contains("grid.json"), "{}", stderr(&o));
+    assert!(!out.exists(), "a failed fit created {}", out.display());
+}
+
+/// The tool refuses to write its outputs inside an input directory.
+#[test]
+fn output_inside_an_input_directory_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let case = MAIN_CASES[0];
+    let adapter: PathBuf = tmp.path().join("adapter");
+    std::fs::create_dir(&adapter).unwrap();
+    for f in ["adapter_config.json", "adapter_model.safetensors"] {
+        std::fs::copy(fixture(case, &format!("adapter/{f}")), adapter.join(f)).unwrap();
+    }
+    let out = adapter.join("fit");
+    let o = cmd(&[
+        &"fit",
+        &"--checkpoint",
+        &adapter,
+        &"--train",
+        &fixture(case, "train.safetensors"),
+        &"--out",
+        &out,
+    ])
+    .output()
+    .unwrap();
+    assert_exit(&o, 2);
+    assert!(
+        stderr(&o).contains("inside or over the input"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!out.exists());
+}
+
+/// Without ONNX Runtime, `validate` is an error (exit 2) that says how to install it.
+#[test]
+fn missing_onnx_runtime_is_a_clear_error() {
+    let case = MAIN_CASES[0];
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("fit");
+    assert_exit(&fit(case, &dir, &["--grid", "quick"]), 0);
+    let onnx = tmp.path().join("head.onnx");
+    assert_exit(&export(&dir, &onnx, &[]), 0);
+    let mut c = cmd(&[
+        &"validate",
+        &"--onnx",
+        &onnx,
+        &"--features",
+        &fixture(case, "test.safetensors"),
+        &"--fit",
+        &dir,
+    ]);
+    c.env(
+        "ORT_DYLIB_PATH",
+        tmp.path().join("no-such-libonnxruntime.so"),
+    );
+    let o = c.output().unwrap();
+    assert_exit(&o, 2);
+    assert!(stderr(&o).contains("setup-ort.sh"), "{}", stderr(&o));
+}

@@ -94,9 +94,17 @@ def main():
             if 0 < e.sum() < len(e):
                 oracle = prr_metric(-quality, quality)
                 rnd = random_scores(prr_metric, quality)
+                # The same formula with the exact random baseline: the expected top-k quality
+                # of a random order is the mean quality for every k.
+                exact_rnd = float(quality.mean())
                 for m, u in gs["scores"].items():
-                    lp = normalize(prr_metric(np.array(u), quality), oracle, rnd)
-                    row["prr"][m] = {"ours": gs["methods"][m]["prr"], "lm_polygraph": float(lp)}
+                    area = prr_metric(np.array(u), quality)
+                    row["prr"][m] = {
+                        "ours": gs["methods"][m]["prr"],
+                        "lm_polygraph": float(normalize(area, oracle, rnd)),
+                        "lm_polygraph_exact_random": float(normalize(area, oracle, exact_rnd)),
+                        "tied_scores": int(len(u) - len(np.unique(u))),
+                    }
             out[case][split] = row
     (HERE / "crosscheck.json").write_text(json.dumps(out, indent=1) + "\n")
     print(f"{'case/split':<26} {'ECE ours':>10} {'torchmetrics':>12} {'|diff|':>9} {'MCE ours':>9} "
@@ -106,12 +114,14 @@ def main():
             print(f"{case + '/' + split:<26} {r['ece_ours']:>10.6f} {r['ece_torchmetrics']:>12.6f} "
                   f"{abs(r['ece_ours'] - r['ece_torchmetrics']):>9.1e} {r['mce_ours']:>9.6f} "
                   f"{r['mce_torchmetrics']:>9.6f} {r['confidences_on_a_bin_edge_or_1']:>5}")
-    print(f"\n{'case/split/method':<48} {'PRR ours':>10} {'lm-polygraph':>12} {'diff':>9}")
+    print(f"\n{'case/split/method':<48} {'PRR ours':>10} {'lm-polygraph':>12} {'diff':>9} "
+          f"{'exact random':>12} {'diff':>9} {'ties':>5}")
     for case, splits in out.items():
         for split, r in splits.items():
             for m, p in r["prr"].items():
                 print(f"{case + '/' + split + '/' + m:<48} {p['ours']:>10.6f} {p['lm_polygraph']:>12.6f} "
-                      f"{p['lm_polygraph'] - p['ours']:>+9.1e}")
+                      f"{p['lm_polygraph'] - p['ours']:>+9.1e} {p['lm_polygraph_exact_random']:>12.6f} "
+                      f"{p['lm_polygraph_exact_random'] - p['ours']:>+9.1e} {p['tied_scores']:>5}")
 
 
 if __name__ == "__main__":

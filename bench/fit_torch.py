@@ -84,6 +84,31 @@ def auc(head, x, e):
     return float(roc_auc_score(e.numpy(), u))
 
 
+def one_cycle(opt, max_lr, total_steps):
+    """OneCycleLR as configured in src/fit/optim.rs. PyTorch divides by zero when the warm-up
+    has zero length (0.1 * total_steps == 1, e.g. 10 steps); there, as in the Rust code, the
+    degenerate phase yields its end value (max_lr) and the annealing follows PyTorch's formula.
+    """
+    try:
+        return torch.optim.lr_scheduler.OneCycleLR(
+            opt, max_lr=max_lr, total_steps=total_steps, pct_start=0.1, anneal_strategy="cos",
+            div_factor=25.0, final_div_factor=1e4, three_phase=False, cycle_momentum=False,
+        )
+    except ZeroDivisionError:
+        min_lr = max_lr / 25.0 / 1e4
+        end = float(0.1 * total_steps) - 1
+
+        def factor(step):
+            if step <= end:
+                return 1.0
+            pct = (step - end) / (total_steps - 1 - end)
+            return (min_lr + (max_lr - min_lr) / 2.0 * (math.cos(math.pi * pct) + 1)) / max_lr
+
+        for group in opt.param_groups:
+            group["lr"] = group["initial_lr"] = max_lr
+        return torch.optim.lr_scheduler.LambdaLR(opt, factor)
+
+
 def train(original, x, e, u_sr, xv, ev, alpha, beta, lr, epochs, seed):
     torch.manual_seed(seed)
     head = copy.deepcopy(original)
@@ -91,10 +116,7 @@ def train(original, x, e, u_sr, xv, ev, alpha, beta, lr, epochs, seed):
     anchors = [p.detach().clone() for p in params]
     opt = torch.optim.Adam(params, lr=lr)
     steps = math.ceil(len(x) / BATCH)
-    sched = torch.optim.lr_scheduler.OneCycleLR(
-        opt, max_lr=lr, total_steps=epochs * steps, pct_start=0.1, anneal_strategy="cos",
-        div_factor=25.0, final_div_factor=1e4, three_phase=False, cycle_momentum=False,
-    )
+    sched = one_cycle(opt, lr, epochs * steps)
     best_auc, best_epoch, best_state, since = None, 0, None, 0
     loss_sum = 0.0
     for epoch in range(1, epochs + 1):

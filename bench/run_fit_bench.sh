@@ -62,7 +62,7 @@ fi
 
 if [ $synthetic = 1 ]; then
   small_grid="$OUT/synthetic-grid.json"
-  echo '{"alpha": [0.0, 1.0], "beta": [0.01, 1.0], "lr": [1e-3], "epochs": [5]}' > "$small_grid"
+  echo '{"alpha": [0.0, 1.0], "beta": [0.01, 1.0], "lr": [1e-4, 1e-3], "epochs": [3]}' > "$small_grid"
   for spec in "dense 768" "linear 4096"; do
     set -- $spec
     dir="$OUT/synthetic-$1-$2"

@@ -133,6 +133,24 @@ fn archs() -> Vec<(&'static str, Arch)> {
                 act: Activation::Gelu,
             },
         ),
+        // More classes than the row kernels take: the GEMM paths.
+        (
+            "linear-wide",
+            Arch::Linear {
+                d: 3,
+                c: 20,
+                bias: true,
+            },
+        ),
+        (
+            "dense-wide",
+            Arch::Dense {
+                d: 3,
+                h: 4,
+                c: 20,
+                act: Activation::Tanh,
+            },
+        ),
     ]
 }
 

@@ -4,7 +4,7 @@
 //! cached features with
 //! `L = BCE(U, e) + α·mean((U − U_SR)²) + β·Σ‖θ − θ₀‖²`,
 //! `U = clamp(scale·(1 − SmoothMax_λ(softmax(g(h)))), eps, 1 − eps)`, where `e` marks the
-//! rows the ORIGINAL head gets wrong and `U_SR` is its softmax response ([`loss`] in the source).
+//! rows the ORIGINAL head gets wrong and `U_SR` is its softmax response (`src/fit/loss.rs`).
 //! Adam with a one-cycle cosine schedule ([`optim`]), mini-batches of 128, dropout in the
 //! head, early stopping on the validation error ROC-AUC; a grid over α, β, lr and epochs
 //! ([`Grid`]) is searched in parallel and the best configuration by validation error ROC-AUC

@@ -353,16 +353,24 @@ pub(crate) fn forward<F: TrainFloat>(
                 hid: &mut ws.hid[..n],
                 h,
             });
-            let mut logits = view_mut(&mut ws.logits, rows, c);
-            if let Some(w2) = &p.w2 {
-                general_mat_mul(
-                    F::one(),
-                    &view(&ws.hid, rows, h),
-                    &w2.t(),
-                    F::zero(),
-                    &mut logits,
-                );
+            let Some(w2) = &p.w2 else { return };
+            if matches!(pass, Pass::Train(_)) && c <= ROW_KERNEL_MAX_CLASSES {
+                dispatch(LinearRows {
+                    x: view(&ws.hid, rows, h),
+                    w: w2.view(),
+                    b: p.b2.as_ref().map(|b| b.view()),
+                    out: &mut ws.logits[..rows * c],
+                });
+                return;
             }
+            let mut logits = view_mut(&mut ws.logits, rows, c);
+            general_mat_mul(
+                F::one(),
+                &view(&ws.hid, rows, h),
+                &w2.t(),
+                F::zero(),
+                &mut logits,
+            );
             if let Some(b) = &p.b2 {
                 logits += b;
             }
@@ -404,15 +412,30 @@ pub(crate) fn backward<F: TrainFloat>(
             let p = arch.split(theta);
             let hid = view(&ws.hid, rows, h);
             if let (Some(mut gw2), Some(mut gb2), Some(w2)) = (g.w2, g.b2, p.w2) {
-                general_mat_mul(F::one(), &dlogits.t(), &hid, F::zero(), &mut gw2);
-                column_sums_into(dlogits, &mut gb2);
-                general_mat_mul(
-                    F::one(),
-                    &dlogits,
-                    &w2,
-                    F::zero(),
-                    &mut view_mut(&mut ws.dhid, rows, h),
-                );
+                let c = w2.nrows();
+                if c <= ROW_KERNEL_MAX_CLASSES {
+                    dispatch(LinearRowsGrad {
+                        x: hid.view(),
+                        d: dlogits.view(),
+                        gw: gw2.view_mut(),
+                        gb: Some(gb2.view_mut()),
+                    });
+                    dispatch(RowsTimesMatrix {
+                        d: dlogits.view(),
+                        w: w2.view(),
+                        out: &mut ws.dhid[..rows * h],
+                    });
+                } else {
+                    general_mat_mul(F::one(), &dlogits.t(), &hid, F::zero(), &mut gw2);
+                    column_sums_into(dlogits, &mut gb2);
+                    general_mat_mul(
+                        F::one(),
+                        &dlogits,
+                        &w2,
+                        F::zero(),
+                        &mut view_mut(&mut ws.dhid, rows, h),
+                    );
+                }
                 let n = rows * h;
                 let mut gb1 = g.b1;
                 dispatch(DenseActivationGrad {
@@ -522,6 +545,34 @@ impl<F: NdFloat> Kernel for LinearRowsGrad<'_, F> {
         }
         if let Some(mut gb) = gb {
             column_sums_into(d, &mut gb);
+        }
+    }
+}
+
+/// `out_i = Σ_c d_ic W_c` (`[rows, H]`), the gradient flowing back through a skinny layer;
+/// classes in order for every row.
+struct RowsTimesMatrix<'a, F> {
+    d: ArrayView2<'a, F>,
+    w: ArrayView2<'a, F>,
+    out: &'a mut [F],
+}
+
+impl<F: NdFloat> Kernel for RowsTimesMatrix<'_, F> {
+    type Output = ();
+    #[inline(always)]
+    fn run(self) {
+        let h = self.w.ncols();
+        for (di, out) in self.d.rows().into_iter().zip(self.out.chunks_exact_mut(h)) {
+            out.fill(F::zero());
+            for (&dk, wk) in di.iter().zip(self.w.rows()) {
+                match wk.as_slice() {
+                    Some(wk) => out.iter_mut().zip(wk).for_each(|(o, &v)| *o += dk * v),
+                    None => out
+                        .iter_mut()
+                        .zip(wk.iter())
+                        .for_each(|(o, &v)| *o += dk * v),
+                }
+            }
         }
     }
 }

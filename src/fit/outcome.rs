@@ -15,10 +15,13 @@ pub struct GridResult {
     pub lr: f64,
     /// Scheduled epochs.
     pub epochs: usize,
-    /// Epoch (1-based) whose weights were kept by early stopping; 0 if no epoch had a
-    /// defined validation ROC-AUC.
+    /// Epoch (1-based) whose weights were kept by early stopping, the best by the per-epoch
+    /// validation ROC-AUC (computed with the training kernels); 0 if no epoch had a defined
+    /// one.
     pub best_epoch: usize,
-    /// Validation error ROC-AUC of the kept weights; `None` when undefined (the run diverged).
+    /// Validation error ROC-AUC of the kept weights, computed exactly as
+    /// [`Head::uncertainty`] does, so the scorer reproduces it from the written head; `None`
+    /// when undefined (the run diverged).
     pub val_roc_auc: Option<f64>,
     /// Mean mini-batch loss (all three terms, dropout on) of the last epoch trained.
     pub final_train_loss: f64,

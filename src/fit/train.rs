@@ -76,6 +76,7 @@ pub(crate) fn run(problem: &Problem, cfg: &Config) -> Run {
     let mut grad = vec![0.0f32; theta.len()];
     let mut adam = Adam::<f32>::new(theta.len());
     let mut ws = Workspace::<f32>::new(&arch, cap);
+    let mut eval_ws = Workspace::<f32>::new(&arch, eval_rows(&arch, problem.val_x.nrows()));
     let (d, h) = (arch.input_dim(), arch.hidden_dim());
     let mut xb = vec![0.0f32; cap * d];
     let mut keep = vec![0.0f32; cap * h];
@@ -131,7 +132,7 @@ pub(crate) fn run(problem: &Problem, cfg: &Config) -> Run {
         }
         epoch_loss = loss_sum / steps_per_epoch as f64;
 
-        let auc = val_roc_auc(problem, &theta, &mut ws, &mut u_val);
+        let auc = val_roc_auc(problem, &theta, Score::Fast, &mut eval_ws, &mut u_val);
         let improved = match (auc, best_auc) {
             (Some(a), Some(b)) => a > b,
             (Some(_), None) => true,
@@ -150,6 +151,12 @@ pub(crate) fn run(problem: &Problem, cfg: &Config) -> Run {
     if best_epoch == 0 {
         best_theta.copy_from_slice(&theta);
     }
+    // The reported score is that of the kept weights under `Head`'s own arithmetic, so that
+    // it equals what the scorer recomputes from the written head.
+    let val_roc_auc = match best_auc {
+        Some(_) => val_roc_auc(problem, &best_theta, Score::Exact, &mut eval_ws, &mut u_val),
+        None => None,
+    };
     Run {
         result: GridResult {
             alpha: cfg.alpha,
@@ -157,28 +164,48 @@ pub(crate) fn run(problem: &Problem, cfg: &Config) -> Run {
             lr: cfg.lr,
             epochs: cfg.epochs,
             best_epoch,
-            val_roc_auc: best_auc,
+            val_roc_auc,
             final_train_loss: epoch_loss,
         },
         theta: best_theta,
     }
 }
 
-/// Error ROC-AUC of the head θ on the validation split, with `U` computed exactly as
-/// [`Head::uncertainty`](crate::head::Head::uncertainty) does (so the selected score can be
-/// recomputed from the written head).
+/// Rows per validation chunk: large, so that the weights are packed for the GEMM a few
+/// times per epoch rather than once per 128 rows, but at most 2²⁰ activations per buffer.
+fn eval_rows(arch: &Arch, rows: usize) -> usize {
+    let width = arch.hidden_dim().max(arch.num_classes()).max(1);
+    rows.min((1 << 20) / width).max(1)
+}
+
+/// How [`val_roc_auc`] computes the head.
+#[derive(Clone, Copy)]
+enum Score {
+    /// The training kernels (vectorised activations, row-kernel linear heads): the
+    /// early-stopping signal of every epoch.
+    Fast,
+    /// Bit for bit [`Head::uncertainty`](crate::head::Head::uncertainty), for the kept weights.
+    Exact,
+}
+
+/// Error ROC-AUC of the head θ on the validation split.
 fn val_roc_auc(
     problem: &Problem,
     theta: &[f32],
+    score: Score,
     ws: &mut Workspace<f32>,
     u: &mut Vec<f64>,
 ) -> Option<f64> {
     u.clear();
     let m = problem.val_x.nrows();
     let cap = ws.capacity();
+    let pass = match score {
+        Score::Fast => Pass::Train(None),
+        Score::Exact => Pass::Eval,
+    };
     for start in (0..m).step_by(cap) {
         let x = problem.val_x.slice(s![start..(start + cap).min(m), ..]);
-        forward(&problem.arch, theta, x, Pass::Eval, ws);
+        forward(&problem.arch, theta, x, pass, ws);
         let p = softmax_rows(ws.logits(x.nrows()));
         u.extend(
             p.rows()

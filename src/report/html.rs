@@ -161,6 +161,7 @@ fn reliability_chart(title: &str, bins: &[ReliabilityBin], color: &str) -> Strin
         height: 320.0,
         x: (0.0, 1.0),
         y: (0.0, 1.0),
+        x_ticks: None,
     };
     let mut s = p.open(title, "confidence (top-class probability)", "accuracy");
     s.push_str(&p.polyline(&[(0.0, 0.0), (1.0, 1.0)], "#888", true));
@@ -207,6 +208,7 @@ fn risk_coverage_chart(curves: &Curves) -> String {
         height: 320.0,
         x: (0.0, 1.0),
         y: (0.0, (max_risk * 1.1).max(0.01)),
+        x_ticks: None,
     };
     let mut s = p.open(
         &format!("Risk–coverage ({})", curves.split),
@@ -242,12 +244,15 @@ fn grid_chart(r: &Report) -> String {
     } else {
         (0.0, 1.0)
     };
-    let n = vals.len().max(1) as f64;
+    let n = vals.len().max(1);
+    // Integer ticks (configuration numbers), at most about eight of them.
+    let step = n.div_ceil(8).max(1);
     let p = Plot {
         width: 640.0,
         height: 280.0,
-        x: (0.5, n + 0.5),
+        x: (0.5, n as f64 + 0.5),
         y: (lo, if hi > lo { hi } else { lo + 0.02 }),
+        x_ticks: Some((1..=n).step_by(step).map(|i| i as f64).collect()),
     };
     let mut s = p.open(
         "Validation error ROC-AUC per grid configuration",

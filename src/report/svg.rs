@@ -17,7 +17,7 @@ pub fn escape(s: &str) -> String {
 }
 
 /// A rectangular plot area mapping data coordinates to pixels.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Plot {
     /// Width of the whole SVG.
     pub width: f64,
@@ -27,6 +27,8 @@ pub struct Plot {
     pub x: (f64, f64),
     /// Data range on y.
     pub y: (f64, f64),
+    /// Where to put the x ticks; five evenly spaced ticks when `None`.
+    pub x_ticks: Option<Vec<f64>>,
 }
 
 const LEFT: f64 = 52.0;
@@ -74,13 +76,13 @@ impl Plot {
             x1 - x0,
             y0 - y1
         );
-        for k in 0..=4 {
-            let f = k as f64 / 4.0;
-            let (xv, yv) = (
-                self.x.0 + f * (self.x.1 - self.x.0),
-                self.y.0 + f * (self.y.1 - self.y.0),
-            );
-            let (px, py) = (self.px(xv), self.py(yv));
+        let even = |lo: f64, hi: f64| (0..=4).map(move |k| lo + k as f64 / 4.0 * (hi - lo));
+        let x_ticks: Vec<f64> = match &self.x_ticks {
+            Some(t) => t.clone(),
+            None => even(self.x.0, self.x.1).collect(),
+        };
+        for xv in x_ticks {
+            let px = self.px(xv);
             let _ = write!(
                 s,
                 r##"<line x1="{px:.1}" y1="{y0:.1}" x2="{px:.1}" y2="{:.1}" stroke="#444"/><text x="{px:.1}" y="{:.1}" text-anchor="middle" font-size="10">{}</text>"##,
@@ -88,6 +90,9 @@ impl Plot {
                 y0 + 15.0,
                 tick(xv)
             );
+        }
+        for yv in even(self.y.0, self.y.1) {
+            let py = self.py(yv);
             let _ = write!(
                 s,
                 r##"<line x1="{:.1}" y1="{py:.1}" x2="{x0:.1}" y2="{py:.1}" stroke="#444"/><line x1="{x0:.1}" y1="{py:.1}" x2="{x1:.1}" y2="{py:.1}" stroke="#eee"/><text x="{:.1}" y="{:.1}" text-anchor="end" font-size="10">{}</text>"##,

@@ -5,11 +5,15 @@ Both sides: N rows of float32 features in C = 4 classes; f64 class means; within
 covariance (divide by N) in f64; Cholesky (no jitter needed on these features, and the
 jitter check costs nothing when none is needed); W = L⁻¹. numpy does it the way a numpy
 user would: X.astype(float64), centre in place by row blocks, Xc.T @ Xc (numpy calls
-BLAS syrk for X.T @ X), np.linalg.cholesky, scipy.linalg.solve_triangular(L, I).
+BLAS syrk for X.T @ X), np.linalg.cholesky, scipy.linalg.solve_triangular(L, I); class
+means as one-hot.T @ X (a small gemm, no per-class copies).
 Each measurement runs in a fresh process; peak memory is that process's max RSS.
 
-Usage: python bench/mahalanobis.py [--n 100000] [--d 1024 4096] [--repeat 1]
-       (requirements: tests/golden/requirements-golden.txt; threads: all cores on both sides)
+Usage: python bench/mahalanobis.py [--n 100000] [--d 1024 4096] [--repeat 1] [--threads T]
+       (requirements: tests/golden/requirements-golden.txt). --threads sets RAYON_NUM_THREADS
+       and OPENBLAS_NUM_THREADS for both sides (default: all cores). On a shared machine,
+       OpenBLAS suffers more from other processes than rayon does: compare at low load, or
+       with --threads 1.
 """
 import argparse
 import json
@@ -34,7 +38,8 @@ def numpy_fit(n, d):
     t = time.perf_counter()
     counts = np.bincount(y, minlength=CLASSES)
     xc = x.astype(np.float64)
-    means = np.stack([xc[y == c].sum(axis=0) / counts[c] for c in range(CLASSES)])
+    onehot = np.eye(CLASSES)[y]  # [N, C]: class sums as one small matrix product
+    means = (onehot.T @ xc) / counts[:, None]
     for i in range(0, n, 8192):
         xc[i : i + 8192] -= means[y[i : i + 8192]]
     cov = xc.T @ xc
@@ -52,7 +57,7 @@ def numpy_fit(n, d):
 
 
 def rust_fit(n, d):
-    env = dict(os.environ)
+    env = dict(os.environ)  # carries RAYON_NUM_THREADS
     out = subprocess.run(
         ["cargo", "bench", "--quiet", "--bench", "mahalanobis", "--", str(n), str(d)],
         cwd=ROOT, env=env, check=True, capture_output=True, text=True,
@@ -73,8 +78,12 @@ def main():
     ap.add_argument("--n", type=int, default=100_000)
     ap.add_argument("--d", type=int, nargs="+", default=[1024, 4096])
     ap.add_argument("--repeat", type=int, default=1, help="runs per side; the best time is kept")
+    ap.add_argument("--threads", type=int, help="threads on both sides (default: all cores)")
     ap.add_argument("--numpy-worker", type=int, nargs=2, help=argparse.SUPPRESS)
     a = ap.parse_args()
+    if a.threads:
+        for var in ("RAYON_NUM_THREADS", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
+            os.environ[var] = str(a.threads)
     if a.numpy_worker:
         print(json.dumps(numpy_fit(*a.numpy_worker)))
         return
@@ -88,7 +97,9 @@ def main():
         pb = min(p, key=lambda m: m["seconds"])
         rows.append((d, rb, pb))
     gb = 1 << 30
-    print(f"N = {a.n}, C = {CLASSES}, best of {a.repeat}; peak = max RSS of the process")
+    threads = a.threads or os.cpu_count()
+    print(f"N = {a.n}, C = {CLASSES}, {threads} thread(s), best of {a.repeat}; "
+          f"peak = max RSS of the process")
     print(f"{'D':>5} | {'features':>9} | {'rust s':>7} | {'numpy s':>7} | {'time ratio':>10} | "
           f"{'rust peak':>9} | {'numpy peak':>10} | {'rust peak/features':>18} | {'numpy peak/features':>19}")
     for d, r, p in rows:

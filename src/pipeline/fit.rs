@@ -143,6 +143,7 @@ pub fn run(args: &FitArgs, printer: &Printer) -> anyhow::Result<Outcome> {
 
     let report = Report::new(ReportParts {
         seed: args.seed,
+        label_names: train_fs.label_names(),
         inputs: input_files(&ckpt, args, &[&train_fs], &val_fs, &test_fs, &md_fs),
         head: Some(HeadSummary::new(head, &outcome.spec)?),
         fit: fit_section(&outcome, args.lambda)?,
@@ -173,7 +174,7 @@ pub fn run(args: &FitArgs, printer: &Printer) -> anyhow::Result<Outcome> {
             encode_mahalanobis(&md_export, &no_meta),
         ),
         (dir.path(SCORES), scores_to_bytes(&evaluation.scores)?),
-        (dir.path(REPORT), report_bytes(&report)?),
+        (dir.path(REPORT), report.to_json()?.into_bytes()),
     ];
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create {}", args.out.display()))?;
@@ -257,12 +258,6 @@ fn input_files(
         add("md_train", d);
     }
     m
-}
-
-fn report_bytes(report: &Report) -> anyhow::Result<Vec<u8>> {
-    let mut s = serde_json::to_string_pretty(report)?;
-    s.push('\n');
-    Ok(s.into_bytes())
 }
 
 /// Refuses an output directory that is, or lies inside, an input directory, or that

@@ -122,12 +122,9 @@ fn features_hashed(report: &Value, sha: &str, path: &Path) -> Check {
 
 /// The report validates against `schemas/report.schema.json`.
 fn report_schema(report: &Value, path: &Path) -> Check {
-    match validate_schema(report) {
+    match crate::report::schema::validate_value(report) {
         Ok(()) => Check::pass("report.schema", format!("{} is valid", path.display())),
-        Err(errors) => Check::fail(
-            "report.schema",
-            format!("{}: {}", path.display(), errors.join("; ")),
-        ),
+        Err(e) => Check::fail("report.schema", format!("{}: {e}", path.display())),
     }
 }
 
@@ -181,9 +178,4 @@ fn print_table(checks: &[Check]) {
     }
     let failed = checks.iter().filter(|c| !c.passed).count();
     println!("{} checks, {failed} failed", checks.len());
-}
-
-// Replaced by the report module's schema validator once it lands.
-fn validate_schema(_report: &Value) -> Result<(), Vec<String>> {
-    Ok(())
 }

@@ -424,6 +424,9 @@ pub struct Report {
     pub tool: Tool,
     /// Seed of the run (fit and bootstrap).
     pub seed: u64,
+    /// Class names, index = class, when the feature files name them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label_names: Option<Vec<String>>,
     /// `inputs.<name>`: every input file.
     pub inputs: BTreeMap<String, InputFile>,
     /// The head, when known.
@@ -455,6 +458,8 @@ pub struct Report {
 pub struct ReportParts {
     /// Seed of the run.
     pub seed: u64,
+    /// Class names, when known.
+    pub label_names: Option<Vec<String>>,
     /// Every input file by name (`checkpoint`, `train`, `val`, `test`, ...).
     pub inputs: BTreeMap<String, InputFile>,
     /// The head.
@@ -480,6 +485,7 @@ impl Report {
             schema_version: SCHEMA_VERSION.into(),
             tool: Tool::default(),
             seed: parts.seed,
+            label_names: parts.label_names,
             inputs: parts.inputs,
             head: parts.head,
             fit: parts.fit,
@@ -501,4 +507,43 @@ pub fn real(field: &str, v: f64) -> Result<Real, ReportError> {
         field: field.to_string(),
         value: v,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn non_finite_numbers_become_stated_nulls_or_errors() {
+        let e = Estimate::from_replicates(Ok(f64::NAN), &[Some(0.5), Some(f64::NAN), None], 0.95);
+        assert_eq!(e.value, None);
+        assert!(e.reason.as_deref().unwrap().contains("not finite"));
+        // The NaN replicate counts as skipped, like the undefined one.
+        assert_eq!(e.skipped_resamples, 2);
+        assert_eq!(e.ci95.map(|[a, b]| (a.get(), b.get())), Some((0.5, 0.5)));
+        let json = serde_json::to_string(&e).unwrap();
+        assert!(
+            !json.contains(":NaN") && json.contains("\"value\":null"),
+            "{json}"
+        );
+
+        let g = GridEntry::new(0.1, 0.0, 1e-3, 5, 3, Some(f64::NAN), f64::INFINITY).unwrap();
+        assert_eq!((g.val_roc_auc, g.final_train_loss), (None, None));
+        let err = GridEntry::new(f64::NAN, 0.0, 1e-3, 5, 3, None, 0.1).unwrap_err();
+        assert!(err.to_string().contains("fit.grid.alpha"), "{err}");
+        let err = FitSection::new(vec![g], 3, 100.0).unwrap_err();
+        assert!(err.to_string().contains("index 3"), "{err}");
+    }
+
+    #[test]
+    fn undefined_everywhere_keeps_the_point_reason() {
+        let e = Estimate::from_replicates(Err("no errors".into()), &[None, None], 0.95);
+        assert_eq!((e.value, e.ci95), (None, None));
+        assert_eq!(e.reason.as_deref(), Some("no errors"));
+        let e = Estimate::from_replicates(Ok(0.7), &[None, None], 0.95);
+        assert_eq!(
+            e.reason.as_deref(),
+            Some("undefined on every bootstrap resample")
+        );
+    }
 }

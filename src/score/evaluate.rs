@@ -130,6 +130,16 @@ pub fn evaluate(
     head: Option<&Head>,
     config: &EvalConfig,
 ) -> Result<Evaluation, ScoreError> {
+    let b = &config.bootstrap;
+    if b.resamples == 0 || !(b.level > 0.0 && b.level < 1.0) {
+        return Err(ScoreError::InvalidParameter {
+            name: "bootstrap",
+            reason: format!(
+                "needs at least 1 resample and a level in (0, 1), got {} resamples at {}",
+                b.resamples, b.level
+            ),
+        });
+    }
     let fit_split = splits
         .iter()
         .find(|s| s.name == config.temperature_split)
@@ -408,7 +418,10 @@ impl Sections {
 
         let calib = |which: fn(&Replicate) -> Option<CalibrationMetrics>| {
             let c = |f: fn(&CalibrationMetrics) -> f64| {
-                let value = which(&point).map(|m| f(&m)).ok_or_else(|| nan.clone());
+                // Calibration exists for every non-empty split (checked above).
+                let value = which(&point)
+                    .map(|m| f(&m))
+                    .ok_or_else(|| format!("split `{split}` has no rows"));
                 est(value, &|r| which(r).map(|m| f(&m)))
             };
             CalibrationEstimates {

@@ -4,7 +4,7 @@
 //! - baselines (linfa estimators): [`baselines`] (softmax response, entropy),
 //!   [`temperature`] (temperature scaling), [`mahalanobis`] (Mahalanobis, relative
 //!   Mahalanobis, with the whitening form for the exporter);
-//! - metrics: [`roc_auc`], [`risk_coverage`] (AURC, E-AURC, PRR), [`calibration`]
+//! - metrics: [`roc_auc`](mod@roc_auc), [`risk_coverage`] (AURC, E-AURC, PRR), [`calibration`]
 //!   (accuracy, ECE, adaptive ECE, MCE, Brier, NLL), on a shared [`ranking`];
 //! - intervals: [`bootstrap`];
 //! - the whole evaluation of a fit for the report: [`evaluate`](evaluate()).

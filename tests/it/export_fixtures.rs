@@ -116,7 +116,14 @@ fn fixture_test_split_parity() {
         let spec = spec(c);
         let m = mahalanobis(&f.train, c);
         let u_val = f.head.uncertainty(f.val.features.view(), &spec).to_vec();
-        let t = certify(&u_val, &errors(&f.head, &f.val), 0.1, 0.1, "val").unwrap();
+        // The tiny reader-coverage cases have 50–75 calibration rows: a 10% risk
+        // cannot be certified on so few, so they are asked for 45% at δ = 0.2.
+        let (risk, delta) = if f.val.features.nrows() >= 300 {
+            (0.1, 0.1)
+        } else {
+            (0.45, 0.2)
+        };
+        let t = certify(&u_val, &errors(&f.head, &f.val), risk, delta, "val").unwrap();
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("head.onnx");
         let mut meta = metadata(&f.files[0].1);

@@ -1,6 +1,7 @@
 //! One integration-test binary (as ripgrep does): shared helpers in `util`,
 //! one module per concern.
 
+mod cli_errors;
 mod export_bench;
 mod export_crosscheck;
 mod export_fixtures;
@@ -14,8 +15,12 @@ mod fit_optim;
 mod fit_support;
 mod load_checkpoint;
 mod load_features;
+mod load_fixtures;
 mod load_support;
 mod pipeline;
+mod report_html;
+mod report_json;
+mod report_support;
 mod score_evaluate;
 mod score_golden;
 mod util;

@@ -237,6 +237,11 @@ fn bad_inputs_are_typed_errors_naming_the_split() {
         "{e}"
     );
 
+    let mut no_resamples = cfg.clone();
+    no_resamples.bootstrap.resamples = 0;
+    let e = evaluate(&train_in, std::slice::from_ref(&ok), None, &no_resamples).unwrap_err();
+    assert!(e.to_string().contains("at least 1 resample"), "{e}");
+
     let narrow = val.features.slice(ndarray::s![.., ..40]).to_owned();
     let mut bad = ok.clone();
     bad.features = narrow.view();

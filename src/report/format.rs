@@ -1,0 +1,62 @@
+//! Number formatting shared by the text summary and the HTML page.
+
+use super::model::Estimate;
+use super::real::Real;
+
+/// `0.8123` or `n/a`.
+pub fn value(v: Option<Real>) -> String {
+    v.map_or_else(|| "n/a".to_string(), |r| format!("{:.4}", r.get()))
+}
+
+/// `0.8123 [0.7701, 0.8514]`, `0.8123 [n/a]` or `n/a`.
+pub fn estimate(e: &Estimate) -> String {
+    match (e.value, e.ci95) {
+        (Some(v), Some([lo, hi])) => format!("{:.4} [{:.4}, {:.4}]", v.get(), lo.get(), hi.get()),
+        (Some(v), None) => format!("{:.4} [n/a]", v.get()),
+        (None, _) => "n/a".into(),
+    }
+}
+
+/// `+0.0312 [+0.0101, +0.0524]` (signed), or `n/a`.
+pub fn signed_estimate(e: &Estimate) -> String {
+    match (e.value, e.ci95) {
+        (Some(v), Some([lo, hi])) => {
+            format!("{:+.4} [{:+.4}, {:+.4}]", v.get(), lo.get(), hi.get())
+        }
+        (Some(v), None) => format!("{:+.4} [n/a]", v.get()),
+        (None, _) => "n/a".into(),
+    }
+}
+
+/// A compact general number: `1.23e-7`, `0.25`, `1.5e4`.
+pub fn general(x: f64) -> String {
+    if x == 0.0 {
+        "0".into()
+    } else if (1e-3..1e4).contains(&x.abs()) {
+        let s = format!("{x:.4}");
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        format!("{x:.2e}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats() {
+        let e = Estimate {
+            value: Real::new(0.5),
+            ci95: Real::new(0.25).zip(Real::new(0.75)).map(|(a, b)| [a, b]),
+            reason: None,
+            skipped_resamples: 0,
+        };
+        assert_eq!(estimate(&e), "0.5000 [0.2500, 0.7500]");
+        assert_eq!(signed_estimate(&e), "+0.5000 [+0.2500, +0.7500]");
+        assert_eq!(value(None), "n/a");
+        assert_eq!(general(1e-10), "1.00e-10");
+        assert_eq!(general(0.25), "0.25");
+        assert_eq!(general(0.0), "0");
+    }
+}

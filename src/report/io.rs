@@ -1,0 +1,41 @@
+//! Reading and writing `report.json`: pretty JSON with a final newline, validated against
+//! the schema on the way out and on the way in, written atomically.
+
+use std::path::Path;
+
+use super::schema::validate_value;
+use super::{Report, ReportError};
+
+impl Report {
+    /// The report as pretty JSON (keys in a fixed order, so identical reports give
+    /// identical bytes), after checking it against the schema.
+    pub fn to_json(&self) -> Result<String, ReportError> {
+        let value = serde_json::to_value(self)?;
+        validate_value(&value)?;
+        let mut s = serde_json::to_string_pretty(&value)?;
+        s.push('\n');
+        Ok(s)
+    }
+
+    /// Writes `report.json` atomically.
+    pub fn write(&self, path: &Path) -> Result<(), ReportError> {
+        let json = self.to_json()?;
+        crate::output::write_atomic(path, json.as_bytes())?;
+        Ok(())
+    }
+
+    /// Reads and validates a `report.json`.
+    pub fn read(path: &Path) -> Result<Report, ReportError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ReportError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let parse = |source| ReportError::Parse {
+            path: path.to_path_buf(),
+            source,
+        };
+        let value: serde_json::Value = serde_json::from_str(&text).map_err(parse)?;
+        validate_value(&value)?;
+        serde_json::from_value(value).map_err(parse)
+    }
+}

@@ -1,0 +1,147 @@
+//! The human summary of a report: plain-text tables for a terminal.
+
+use std::fmt::Write;
+
+use super::format::{estimate, general, signed_estimate, value};
+use super::model::{CalibrationEstimates, Report};
+
+/// Renders the summary (`report --fit DIR`): the selected configuration, then per split
+/// the method × metric table with 95% intervals, calibration before and after temperature
+/// scaling, the paired comparisons, and the baselines' fitting details.
+pub fn render_summary(r: &Report) -> String {
+    let mut out = String::new();
+    // Writing into a String cannot fail; results are ignored with `let _`.
+    let _ = writeln!(
+        out,
+        "{} {} report (schema {}), seed {}",
+        r.tool.name, r.tool.version, r.schema_version, r.seed
+    );
+    let s = &r.fit.selected;
+    let _ = writeln!(
+        out,
+        "selected: alpha={} beta={} lr={} epochs={} (best epoch {}), lambda={}; val ROC-AUC {} (grid of {})",
+        general(s.alpha.get()),
+        general(s.beta.get()),
+        general(s.lr.get()),
+        s.epochs,
+        s.best_epoch,
+        general(s.lambda.get()),
+        value(s.val_roc_auc),
+        r.fit.grid.len()
+    );
+    for (split, d) in &r.data {
+        let _ = writeln!(
+            out,
+            "\n== {split}: {} rows, {} errors ({:.1}%), {} classes present",
+            d.rows,
+            d.errors,
+            100.0 * d.error_rate.get(),
+            d.classes_present
+        );
+        let _ = writeln!(
+            out,
+            "{:<22} {:<26} {:<26} {:<26} {:<26}",
+            "method", "ROC-AUC [95% CI]", "AURC [95% CI]", "E-AURC [95% CI]", "PRR [95% CI]"
+        );
+        let mut notes = Vec::new();
+        for (m, per_split) in &r.methods {
+            let Some(mm) = per_split.get(split) else {
+                continue;
+            };
+            let _ = writeln!(
+                out,
+                "{:<22} {:<26} {:<26} {:<26} {:<26}",
+                m,
+                estimate(&mm.roc_auc),
+                estimate(&mm.aurc),
+                estimate(&mm.e_aurc),
+                estimate(&mm.prr)
+            );
+            for (name, e) in [("ROC-AUC", &mm.roc_auc), ("PRR", &mm.prr)] {
+                if let Some(why) = &e.reason {
+                    notes.push(format!("{m} {name}: {why}"));
+                }
+            }
+        }
+        notes.dedup();
+        for n in notes {
+            let _ = writeln!(out, "  note: {n}");
+        }
+        if let Some(c) = r.calibration.get(split) {
+            let _ = writeln!(
+                out,
+                "\n{:<22} {:<26} {:<26} {:<26}",
+                "calibration", "accuracy", "ECE (15 bins)", "adaptive ECE"
+            );
+            let row = |out: &mut String, name: &str, m: &CalibrationEstimates| {
+                let _ = writeln!(
+                    out,
+                    "{:<22} {:<26} {:<26} {:<26}",
+                    name,
+                    estimate(&m.accuracy),
+                    estimate(&m.ece),
+                    estimate(&m.adaptive_ece)
+                );
+                let _ = writeln!(
+                    out,
+                    "{:<22} MCE {:<22} Brier {:<20} NLL {}",
+                    "",
+                    estimate(&m.mce),
+                    estimate(&m.brier),
+                    estimate(&m.nll)
+                );
+            };
+            row(&mut out, "original", &c.original);
+            let t = format!("T = {}", general(c.temperature.value.get()));
+            row(&mut out, &t, &c.temperature.metrics);
+        }
+        for (name, per_split) in &r.comparisons {
+            if let Some(c) = per_split.get(split) {
+                let _ = writeln!(
+                    out,
+                    "\n{name}: ROC-AUC difference (paired) {}",
+                    signed_estimate(&c.roc_auc_diff)
+                );
+            }
+        }
+    }
+    let b = &r.baselines;
+    let _ = writeln!(out);
+    for md in std::iter::once(&b.mahalanobis).chain(b.mahalanobis_hidden.as_ref()) {
+        let _ = writeln!(
+            out,
+            "mahalanobis ({}, D={}, {} rows of `{}`): jitter {} (relative {}), condition estimate {}",
+            md.features,
+            md.dim,
+            md.train_rows,
+            md.train_split,
+            general(md.within.jitter.get()),
+            general(md.within.relative_jitter.get()),
+            general(md.within.condition_number.get())
+        );
+        if let Some(bg) = &md.background {
+            let _ = writeln!(
+                out,
+                "  background Gaussian (relative Mahalanobis): jitter {}, condition estimate {}",
+                general(bg.jitter.get()),
+                general(bg.condition_number.get())
+            );
+        }
+    }
+    let t = &b.temperature_scaling;
+    let _ = writeln!(
+        out,
+        "temperature scaling on `{}`: T = {} ({}), NLL {} -> {}",
+        t.fitted_on,
+        general(t.temperature.get()),
+        t.status,
+        general(t.nll_before.get()),
+        general(t.nll_after.get())
+    );
+    let _ = writeln!(
+        out,
+        "intervals: {} bootstrap resamples, seed {}, {}",
+        r.bootstrap.resamples, r.bootstrap.seed, r.bootstrap.method
+    );
+    out
+}

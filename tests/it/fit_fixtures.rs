@@ -8,7 +8,7 @@ use adue_compile::load::{read_checkpoint, read_features, FeatureSet};
 use adue_compile::score::roc_auc;
 use ndarray::Array2;
 
-use crate::util::{fixture, fixture_cases, root, MAIN_CASES};
+use crate::util::{fixture, fixture_cases, MAIN_CASES};
 
 struct Split {
     set: FeatureSet,
@@ -124,10 +124,6 @@ fn margin(case: &str) -> f64 {
 
 #[test]
 fn adue_beats_softmax_response_on_test_data() {
-    if !root().join("fixtures").exists() {
-        eprintln!("fixtures/ is not committed yet");
-        return;
-    }
     let cases = fixture_cases();
     assert!(cases.len() >= 4, "{cases:?}");
     for name in cases {
@@ -144,10 +140,6 @@ fn adue_beats_softmax_response_on_test_data() {
 
 #[test]
 fn head_bytes_identical_across_runs_and_thread_counts() {
-    if !root().join("fixtures").exists() {
-        eprintln!("fixtures/ is not committed yet");
-        return;
-    }
     for name in MAIN_CASES {
         let c = case(name);
         let bytes = |out: &FitOutcome| {

@@ -273,3 +273,75 @@ fn missing_onnx_runtime_is_a_clear_error() {
     assert_exit(&o, 2);
     assert!(stderr(&o).contains("setup-ort.sh"), "{}", stderr(&o));
 }
+
+/// Every fixture, fitted and exported by the CLI, run by the official `onnx` checker
+/// (full_check) and by Python onnxruntime on its whole test split: outputs equal the
+/// Rust reference computed from the fit directory (CONTRACT §4 tolerances).
+#[test]
+fn python_onnxruntime_matches_the_reference_on_every_fixture() {
+    use adue_compile::fit::read_head;
+    use adue_compile::load::read_features;
+    use adue_compile::validate::parity::{diff_stats, ABS_TOL, REL_TOL};
+
+    if !crate::util::python_has(&["onnx", "onnxruntime", "numpy"]) {
+        return;
+    }
+    let script = crate::util::root().join("tests/onnx/crosscheck.py");
+    for case in crate::util::fixture_cases() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("fit");
+        assert_exit(&fit(&case, &dir, &[]), 0);
+        let onnx = tmp.path().join("head.onnx");
+        assert_exit(&export(&dir, &onnx, &["--with-mahalanobis"]), 0);
+
+        let test = read_features(&fixture(&case, "test.safetensors")).unwrap();
+        let npy = tmp.path().join("x.npy");
+        crate::export_support::write_npy(&npy, &test.features);
+        let out = tmp.path().join("out.json");
+        let run = std::process::Command::new(crate::util::python())
+            .args([
+                script.as_os_str(),
+                onnx.as_os_str(),
+                npy.as_os_str(),
+                out.as_os_str(),
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            run.status.success(),
+            "{case}: {}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        let result: Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+        assert_eq!(result["checker"], "ok", "{case}");
+
+        let (ue, spec, _) = read_head(&dir.join("head.safetensors")).unwrap();
+        let (original, _, _) = read_head(&dir.join("original_head.safetensors")).unwrap();
+        let x = test.features.view();
+        let floats = |name: &str| -> Vec<f32> {
+            result["outputs"][name]["data"]
+                .as_array()
+                .unwrap_or_else(|| panic!("{case}: no output {name}"))
+                .iter()
+                .map(|v| v.as_f64().unwrap() as f32)
+                .collect()
+        };
+        let u = ue.uncertainty(x, &spec).to_vec();
+        let p: Vec<f32> = original.probabilities(x).iter().copied().collect();
+        let z: Vec<f32> = original.logits(x).iter().copied().collect();
+        let (du, dp) = (
+            diff_stats(&floats("uncertainty"), &u),
+            diff_stats(&floats("probabilities"), &p),
+        );
+        let dz = diff_stats(&floats("logits"), &z);
+        eprintln!(
+            "{case}: python onnxruntime vs reference: U max abs {:.2e}, p max abs {:.2e}, logits max rel {:.2e}",
+            du.max_abs, dp.max_abs, dz.max_rel
+        );
+        assert!(
+            du.max_abs <= ABS_TOL && dp.max_abs <= ABS_TOL,
+            "{case}: {du:?} {dp:?}"
+        );
+        assert!(dz.max_rel <= REL_TOL, "{case}: {dz:?}");
+    }
+}

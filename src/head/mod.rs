@@ -12,7 +12,7 @@ mod uncertainty;
 pub use activation::{gelu, Activation};
 pub use uncertainty::{softmax_rows, uncertainty_from_probs, UeSpec};
 
-use ndarray::{Array1, Array2, ArrayView2, Axis};
+use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
 
 /// A classification head: the module between the hidden state and the logits.
 #[derive(Debug, Clone, PartialEq)]
@@ -57,6 +57,18 @@ impl HeadKind {
             HeadKind::Dense => "dense",
         }
     }
+}
+
+/// Index of the largest value, the first one on ties (PyTorch's and numpy's `argmax`);
+/// `None` for an empty row. The predicted class of a row of logits or probabilities.
+pub fn argmax(row: ArrayView1<f32>) -> Option<usize> {
+    row.iter()
+        .enumerate()
+        .fold(None, |best: Option<(usize, f32)>, (i, &v)| match best {
+            Some((_, b)) if b >= v => best,
+            _ => Some((i, v)),
+        })
+        .map(|(i, _)| i)
 }
 
 impl Head {

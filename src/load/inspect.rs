@@ -5,6 +5,7 @@ use serde_json::{json, Value};
 
 use super::checkpoint::Checkpoint;
 use super::features::FeatureSet;
+use crate::head::argmax;
 
 /// One JSON object describing the checkpoint's head (CONTRACT §3): `head.kind`,
 /// `head.activation` (null for linear), `head.has_bias`, `num_classes`, `hidden_size`, plus
@@ -79,17 +80,6 @@ pub fn error_rate(logits: ArrayView2<f32>, labels: ArrayView1<usize>) -> f64 {
         .filter(|(row, &y)| argmax(*row) != Some(y))
         .count();
     wrong as f64 / n as f64
-}
-
-/// Index of the first maximum; `None` for an empty row.
-pub fn argmax(row: ArrayView1<f32>) -> Option<usize> {
-    row.iter()
-        .enumerate()
-        .fold(None, |best: Option<(usize, f32)>, (i, &v)| match best {
-            Some((_, b)) if b >= v => best,
-            _ => Some((i, v)),
-        })
-        .map(|(i, _)| i)
 }
 
 #[cfg(test)]

@@ -24,6 +24,7 @@ mod npy;
 mod safetensors_file;
 mod tensor_view;
 
+pub use crate::head::argmax;
 pub use activation_source::{activation_for_name, ActivationSource};
 pub use adapter_config::{AdapterConfig, ADAPTER_CONFIG};
 pub use checkpoint::{read_checkpoint, Checkpoint, ADAPTER_WEIGHTS, MODEL_WEIGHTS};
@@ -34,7 +35,7 @@ pub use features::{
     read_features, FeatureSet, FEATURES, LABELS, LABEL_NAMES, LOGITS, NPY_METADATA_FILE,
 };
 pub use head_keys::PEFT_PREFIX;
-pub use inspect::{argmax, error_rate, inspect};
+pub use inspect::{error_rate, inspect};
 pub use lora::{lora_scaling, LoraMerge, LoraModuleMerge};
 pub use model_config::{ModelConfig, MODEL_CONFIG};
 pub use npy::NpyFile;

@@ -43,7 +43,8 @@ impl LogitStats {
         for (i, row) in logits.axis_iter(Axis(0)).enumerate() {
             log_softmax(row, inv_t, &mut logp);
             let y = labels[i];
-            let pred = argmax(row);
+            // Rows are never empty: C ≥ 2 is checked before.
+            let pred = crate::head::argmax(row).unwrap_or(0);
             let mut brier = 0.0;
             for (k, &lp) in logp.iter().enumerate() {
                 let target = if k == y { 1.0 } else { 0.0 };
@@ -90,17 +91,6 @@ pub fn row_confidence(logp: &[f64]) -> f64 {
 /// `ln p` stays finite here, so an underflowed `p` contributes exactly 0.
 pub fn row_entropy(logp: &[f64]) -> f64 {
     logp.iter().map(|&l| -l.exp() * l).sum()
-}
-
-/// Index of the first largest value (what `numpy.argmax` returns).
-pub fn argmax(row: ArrayView1<f32>) -> usize {
-    let mut best = 0;
-    for (k, &v) in row.iter().enumerate() {
-        if v > row[best] {
-            best = k;
-        }
-    }
-    best
 }
 
 /// Checks that `logits` is `[N, classes]`, finite, and that every label is below `classes`.
@@ -198,7 +188,10 @@ mod tests {
 
     #[test]
     fn argmax_takes_first_of_ties() {
-        assert_eq!(argmax(array![1.0f32, 2.0, 2.0].view()), 1);
+        assert_eq!(
+            crate::head::argmax(array![1.0f32, 2.0, 2.0].view()),
+            Some(1)
+        );
     }
 
     #[test]

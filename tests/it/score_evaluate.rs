@@ -75,7 +75,7 @@ fn run_with_adue(adue: &Array1<f32>, wrong: bool) -> adue_compile::score::Evalua
     if wrong {
         let logits = val.logits.as_ref().unwrap();
         for (i, y) in labels.iter_mut().enumerate() {
-            let pred = adue_compile::score::logits::argmax(logits.row(i));
+            let pred = adue_compile::head::argmax(logits.row(i)).unwrap();
             *y = (pred + 1) % logits.ncols();
         }
     }

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use adue_compile::fit::{read_head, FitData, Grid};
 use adue_compile::head::Head;
 use adue_compile::load::{read_checkpoint, read_features, FeatureSet};
-use adue_compile::score::roc_auc;
+use adue_compile::score::{roc_auc, LogitStats};
 use anyhow::{bail, Result};
 use ndarray::{Array1, Array2};
 
@@ -32,15 +32,9 @@ impl Split {
 
     /// Error ROC-AUC of the softmax response `1 − max softmax`, in f64 from the logits.
     pub fn sr_roc_auc(&self) -> Option<f64> {
-        let u: Vec<f64> = self
-            .logits
-            .rows()
-            .into_iter()
-            .map(|z| {
-                let m = z.fold(f64::NEG_INFINITY, |m, &v| m.max(f64::from(v)));
-                1.0 - 1.0 / z.iter().map(|&v| (f64::from(v) - m).exp()).sum::<f64>()
-            })
-            .collect();
+        let u = LogitStats::new(self.logits.view(), self.set.labels.view(), 1.0)
+            .softmax_response()
+            .to_vec();
         roc_auc(&u, &self.errors())
     }
 

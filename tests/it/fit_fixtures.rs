@@ -5,7 +5,7 @@
 use adue_compile::fit::{encode_head, fit, AdueParams, FitData, FitOutcome};
 use adue_compile::head::Head;
 use adue_compile::load::{read_checkpoint, read_features, FeatureSet};
-use adue_compile::score::roc_auc;
+use adue_compile::score::{roc_auc, LogitStats};
 use ndarray::Array2;
 
 use crate::util::{fixture, fixture_cases, MAIN_CASES};
@@ -49,15 +49,9 @@ impl Split {
 
     /// Softmax response `1 − max softmax`, in f64 from the stored logits (CONTRACT §5).
     fn sr_roc_auc(&self) -> f64 {
-        let u: Vec<f64> = self
-            .logits
-            .rows()
-            .into_iter()
-            .map(|z| {
-                let m = z.fold(f64::NEG_INFINITY, |m, &v| m.max(f64::from(v)));
-                1.0 - 1.0 / z.iter().map(|&v| (f64::from(v) - m).exp()).sum::<f64>()
-            })
-            .collect();
+        let u = LogitStats::new(self.logits.view(), self.set.labels.view(), 1.0)
+            .softmax_response()
+            .to_vec();
         roc_auc(&u, &self.errors()).expect("test split has errors and correct rows")
     }
 

@@ -111,13 +111,22 @@ impl Dtype {
     /// `None` when this is not a float type. `bytes` must be a whole number of elements
     /// (trailing bytes are ignored).
     pub fn decode_f32(&self, bytes: &[u8]) -> Option<Vec<f32>> {
-        Some(match self {
-            Dtype::F32 => collect(bytes, f32::from_le_bytes),
-            Dtype::F16 => collect(bytes, |b| f16::from_le_bytes(b).to_f32()),
-            Dtype::BF16 => collect(bytes, |b| bf16::from_le_bytes(b).to_f32()),
-            Dtype::F64 => collect(bytes, |b| f64::from_le_bytes(b) as f32),
+        let mut out = Vec::new();
+        self.decode_f32_into(bytes, &mut out)?;
+        Some(out)
+    }
+
+    /// [`Dtype::decode_f32`], appending to `out` (so that a large tensor can be decoded
+    /// block by block into one allocation); `None`, with `out` unchanged, for a non-float type.
+    pub fn decode_f32_into(&self, bytes: &[u8], out: &mut Vec<f32>) -> Option<()> {
+        match self {
+            Dtype::F32 => extend(bytes, out, f32::from_le_bytes),
+            Dtype::F16 => extend(bytes, out, |b| f16::from_le_bytes(b).to_f32()),
+            Dtype::BF16 => extend(bytes, out, |b| bf16::from_le_bytes(b).to_f32()),
+            Dtype::F64 => extend(bytes, out, |b| f64::from_le_bytes(b) as f32),
             _ => return None,
-        })
+        }
+        Some(())
     }
 
     /// Decodes little-endian integers to i64; `None` when this is not an integer type that
@@ -138,10 +147,16 @@ impl Dtype {
 
 /// One allocation: decodes every whole `N`-byte chunk with `f`.
 fn collect<const N: usize, T>(bytes: &[u8], f: impl Fn([u8; N]) -> T) -> Vec<T> {
-    let (chunks, _) = bytes.as_chunks::<N>();
-    let mut out = Vec::with_capacity(chunks.len());
-    out.extend(chunks.iter().map(|c| f(*c)));
+    let mut out = Vec::new();
+    extend(bytes, &mut out, f);
     out
+}
+
+/// Appends every whole `N`-byte chunk decoded with `f` to `out`, growing it at most once.
+fn extend<const N: usize, T>(bytes: &[u8], out: &mut Vec<T>, f: impl Fn([u8; N]) -> T) {
+    let (chunks, _) = bytes.as_chunks::<N>();
+    out.reserve_exact(chunks.len());
+    out.extend(chunks.iter().map(|c| f(*c)));
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use ndarray::{Array1, Array2, Zip};
+use ndarray::{Array1, Array2, Axis, Zip};
 
 use super::digest::{sha256_file, sha256_manifest, InputFile};
 use super::error::LoadError;
@@ -131,9 +131,22 @@ impl FeatureSet {
                 got: self.dim(),
             });
         }
-        Ok(head.logits(self.features.view()))
+        // Block by block, so that a dense head's hidden layer is `[LOGIT_BLOCK_ROWS, H]`
+        // rather than a second `[N, H]` array beside the features. Rows of a matrix product
+        // do not depend on each other, so the logits are the same as in one call.
+        let mut out = Array2::zeros((self.rows(), head.num_classes()));
+        for (mut o, x) in out
+            .axis_chunks_iter_mut(Axis(0), LOGIT_BLOCK_ROWS)
+            .zip(self.features.axis_chunks_iter(Axis(0), LOGIT_BLOCK_ROWS))
+        {
+            o.assign(&head.logits(x));
+        }
+        Ok(out)
     }
 }
+
+/// Rows per block when [`FeatureSet`] computes the head's logits.
+const LOGIT_BLOCK_ROWS: usize = 4096;
 
 /// Reads a feature set: a `.safetensors` file, or a directory holding `features.npy`,
 /// `labels.npy`, optionally `logits.npy` and `metadata.json`.
@@ -156,7 +169,7 @@ fn read_safetensors(path: &Path) -> Result<FeatureSet, LoadError> {
         path: path.to_path_buf(),
         sha256: sha256.clone(),
     }];
-    let parts = Parts::decode(features, labels, logits)?;
+    let parts = Parts::decode(features, labels, logits, &|b| file.release(b))?;
     parts.into_set(path, sha256, files, file.metadata().clone())
 }
 
@@ -201,7 +214,9 @@ fn read_npy_dir(dir: &Path) -> Result<FeatureSet, LoadError> {
         .map(|p| InputFile::digest(p))
         .collect::<Result<Vec<_>, _>>()?;
     let sha256 = sha256_manifest(&files);
-    let parts = Parts::decode(f.view(), l.view(), g.as_ref().map(NpyFile::view))?;
+    let parts = Parts::decode(f.view(), l.view(), g.as_ref().map(NpyFile::view), &|b| {
+        f.release(b)
+    })?;
     parts.into_set(dir, sha256, files, metadata)
 }
 
@@ -236,12 +251,16 @@ struct Parts {
 }
 
 impl Parts {
+    /// `release_features` drops the mapped pages of the features as they are decoded (see
+    /// [`TensorView::to_f32_matrix_releasing`]): they are the one tensor as large as the file.
     fn decode(
         features: TensorView<'_>,
         labels: TensorView<'_>,
         logits: Option<TensorView<'_>>,
+        release_features: &dyn Fn(&[u8]),
     ) -> Result<Self, LoadError> {
-        let f = features.to_f32_matrix("[N, D] with N ≥ 1 and D ≥ 1")?;
+        let f =
+            features.to_f32_matrix_releasing("[N, D] with N ≥ 1 and D ≥ 1", release_features)?;
         if f.is_empty() {
             return Err(LoadError::Shape {
                 path: features.path.to_path_buf(),
@@ -370,5 +389,37 @@ fn check_label_names(path: &Path, raw: &str, classes: Option<usize>) -> Result<(
             Err(bad(format!("{} names for {c} logit columns", names.len())))
         }
         _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::head::Activation;
+
+    #[test]
+    fn blocked_head_logits_equal_one_product() {
+        // Three blocks, the last of one row; a dense head, whose hidden layer is blocked.
+        let (n, d, h, c) = (2 * LOGIT_BLOCK_ROWS + 1, 24, 16, 3);
+        let f =
+            |i: usize, j: usize, k: usize| ((i * 7919 + j * 104_729) % k) as f32 / k as f32 - 0.5;
+        let head = Head::Dense {
+            dense_weight: Array2::from_shape_fn((h, d), |(i, j)| f(i, j, 97)),
+            dense_bias: Array1::from_shape_fn(h, |i| f(i, 3, 13)),
+            out_weight: Array2::from_shape_fn((c, h), |(i, j)| f(i, j, 31)),
+            out_bias: Array1::from_shape_fn(c, |i| f(i, 5, 7)),
+            activation: Activation::Tanh,
+        };
+        let fs = FeatureSet {
+            path: PathBuf::from("x.safetensors"),
+            sha256: String::new(),
+            files: Vec::new(),
+            features: Array2::from_shape_fn((n, d), |(i, j)| f(i, j, 1009) * 3.0),
+            labels: Array1::zeros(n),
+            logits: None,
+            metadata: BTreeMap::new(),
+        };
+        let blocked = fs.reference_logits(&head).unwrap();
+        assert_eq!(blocked, head.logits(fs.features.view()));
     }
 }

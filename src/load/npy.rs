@@ -12,7 +12,7 @@ use memmap2::Mmap;
 
 use super::dtype::Dtype;
 use super::error::LoadError;
-use super::mapped::map_file;
+use super::mapped::{map_file, release};
 use super::tensor_view::TensorView;
 
 const MAGIC: &[u8; 6] = b"\x93NUMPY";
@@ -63,6 +63,12 @@ impl NpyFile {
             // In bounds: `parse` checked that the data runs exactly to the end of the file.
             bytes: &self.map[self.header.data_start..],
         }
+    }
+
+    /// Drops the mapped pages of `bytes` (part of the array, already decoded) from memory;
+    /// see [`TensorView::to_f32_matrix_releasing`].
+    pub fn release(&self, bytes: &[u8]) {
+        release(&self.map, bytes);
     }
 }
 

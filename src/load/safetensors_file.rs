@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use super::dtype::Dtype;
 use super::error::{sample_list, LoadError};
-use super::mapped::map_file;
+use super::mapped::{map_file, release};
 use super::tensor_view::TensorView;
 
 /// Largest header accepted (100 MB); real headers are kilobytes to a few megabytes.
@@ -97,6 +97,12 @@ impl SafetensorsFile {
             // In bounds: `parse_header` checked `data_start + end ≤ file length`.
             bytes: &self.map[start..end],
         })
+    }
+
+    /// Drops the mapped pages of `bytes` (part of a tensor of this file, already decoded)
+    /// from memory; see [`TensorView::to_f32_matrix_releasing`].
+    pub fn release(&self, bytes: &[u8]) {
+        release(&self.map, bytes);
     }
 
     /// The tensor called `name`, or an error listing what the file holds.

@@ -8,6 +8,10 @@ use ndarray::{Array1, Array2, ShapeBuilder};
 use super::dtype::{Dtype, FLOAT_DTYPES, INT_DTYPES};
 use super::error::LoadError;
 
+/// Bytes decoded between two calls of the `release` hook of
+/// [`TensorView::to_f32_matrix_releasing`] (8 MiB).
+pub const RELEASE_BLOCK: usize = 8 << 20;
+
 /// A tensor whose bytes have been checked against its dtype and shape.
 #[derive(Debug, Clone)]
 pub struct TensorView<'a> {
@@ -54,10 +58,43 @@ impl TensorView<'_> {
     /// A rank-2 float tensor as a row-major `[rows, cols]` f32 array. `expected` describes
     /// the required shape in errors (e.g. `[N, D]`).
     pub fn to_f32_matrix(&self, expected: &str) -> Result<Array2<f32>, LoadError> {
+        self.to_f32_matrix_releasing(expected, &|_| {})
+    }
+
+    /// [`TensorView::to_f32_matrix`], decoding [`RELEASE_BLOCK`] bytes at a time into the one
+    /// output allocation and passing each decoded block to `release` (for a memory-mapped
+    /// file: [`SafetensorsFile::release`](super::SafetensorsFile::release) or
+    /// [`NpyFile::release`](super::NpyFile::release)), so that the file's pages do not stay
+    /// resident beside the array: peak memory is the array plus one block, not twice the
+    /// tensor.
+    pub fn to_f32_matrix_releasing(
+        &self,
+        expected: &str,
+        release: &dyn Fn(&[u8]),
+    ) -> Result<Array2<f32>, LoadError> {
         let &[rows, cols] = self.shape else {
             return Err(self.shape_error(expected));
         };
-        let data = self.to_f32_vec()?;
+        let size = self
+            .dtype
+            .size()
+            .ok_or_else(|| self.dtype_error(FLOAT_DTYPES))?;
+        // A whole number of elements per block, so no element straddles two blocks.
+        let step = (RELEASE_BLOCK / size).max(1) * size;
+        let mut data = Vec::with_capacity(self.bytes.len() / size);
+        let mut rest = self.bytes;
+        loop {
+            // At least one call, so that an empty tensor of a non-float type is an error too.
+            let (block, tail) = rest.split_at(rest.len().min(step));
+            self.dtype
+                .decode_f32_into(block, &mut data)
+                .ok_or_else(|| self.dtype_error(FLOAT_DTYPES))?;
+            release(block);
+            rest = tail;
+            if rest.is_empty() {
+                break;
+            }
+        }
         if self.fortran_order {
             let a = Array2::from_shape_vec((rows, cols).f(), data)
                 .map_err(|_| self.shape_error(expected))?;
@@ -130,6 +167,36 @@ mod tests {
             .unwrap();
         assert_eq!(a, ndarray::array![[1., 2., 3.], [4., 5., 6.]]);
         assert!(a.is_standard_layout());
+    }
+
+    #[test]
+    fn releasing_decode_hands_over_every_block_once() {
+        // 2.5 blocks of f16: three blocks, each a whole number of elements.
+        let n = RELEASE_BLOCK * 5 / 4;
+        let bytes: Vec<u8> = (0..n)
+            .flat_map(|i| half::f16::from_f32((i % 2048) as f32 - 1024.0).to_le_bytes())
+            .collect();
+        let shape = [n / 64, 64];
+        let v = view(&Dtype::F16, &shape, &bytes, false);
+        let seen = std::cell::RefCell::new(Vec::new());
+        let a = v
+            .to_f32_matrix_releasing("[N, D]", &|b| seen.borrow_mut().push(b.len()))
+            .unwrap();
+        assert_eq!(
+            *seen.borrow(),
+            [
+                RELEASE_BLOCK,
+                RELEASE_BLOCK,
+                bytes.len() - 2 * RELEASE_BLOCK
+            ]
+        );
+        assert_eq!(a.as_slice().unwrap(), &v.to_f32_vec().unwrap()[..]);
+        assert_eq!(a[[n / 64 - 1, 63]], ((n - 1) % 2048) as f32 - 1024.0);
+        // An empty tensor of a non-float type is still a dtype error.
+        let e = view(&Dtype::U8, &[0, 4], &[], false)
+            .to_f32_matrix_releasing("[N, D]", &|_| {})
+            .unwrap_err();
+        assert!(matches!(e, LoadError::Dtype { .. }), "{e}");
     }
 
     #[test]

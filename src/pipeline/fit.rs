@@ -35,13 +35,33 @@ struct Split {
 }
 
 impl Split {
-    fn whole(name: &'static str, fs: &FeatureSet, head: &Head) -> anyhow::Result<Self> {
+    /// Moves the rows out of `fs`, which keeps its path, digest and metadata for the
+    /// report: the features are in memory once.
+    fn take(name: &'static str, fs: &mut FeatureSet, head: &Head) -> anyhow::Result<Self> {
+        let logits = match fs.logits.take() {
+            Some(l) => l,
+            None => fs.reference_logits(head)?,
+        };
         Ok(Split {
             name,
-            features: fs.features.clone(),
-            labels: fs.labels.clone(),
-            logits: fs.reference_logits(head)?,
+            features: std::mem::take(&mut fs.features),
+            labels: std::mem::take(&mut fs.labels),
+            logits,
         })
+    }
+
+    /// Splits into the rows `tr` and `va` (both ascending, as [`stratified_holdout`] gives
+    /// them): the validation rows are copied out and the training rows compacted in place,
+    /// so there is never a second copy of all the features.
+    fn hold_out(self, tr: &[usize], va: &[usize]) -> (Self, Self) {
+        let val = self.rows("val", va);
+        let train = Split {
+            name: "train",
+            features: keep_rows(self.features, tr),
+            labels: self.labels.select(Axis(0), tr),
+            logits: self.logits.select(Axis(0), tr),
+        };
+        (train, val)
     }
 
     fn rows(&self, name: &'static str, idx: &[usize]) -> Self {
@@ -85,14 +105,14 @@ pub fn run(args: &FitArgs, printer: &Printer) -> anyhow::Result<Outcome> {
     check_output_dir(&args.out, &ckpt, args)?;
     let head = &ckpt.head;
     let read = |p: &Path| inputs::features(p, &ckpt);
-    let train_fs = read(&args.train)?;
-    let val_fs = args.val.as_deref().map(read).transpose()?;
-    let test_fs = args.test.as_deref().map(read).transpose()?;
-    let md_fs = args.md_train.as_deref().map(read).transpose()?;
+    let mut train_fs = read(&args.train)?;
+    let mut val_fs = args.val.as_deref().map(read).transpose()?;
+    let mut test_fs = args.test.as_deref().map(read).transpose()?;
+    let mut md_fs = args.md_train.as_deref().map(read).transpose()?;
 
-    let all_train = Split::whole("train", &train_fs, head)?;
-    let (train, val) = match &val_fs {
-        Some(v) => (all_train, Split::whole("val", v, head)?),
+    let all_train = Split::take("train", &mut train_fs, head)?;
+    let (train, val) = match &mut val_fs {
+        Some(v) => (all_train, Split::take("val", v, head)?),
         None => {
             let (tr, va) = stratified_holdout(all_train.labels.view(), HOLDOUT_FRACTION, args.seed)
                 .with_context(|| {
@@ -102,12 +122,12 @@ pub fn run(args: &FitArgs, printer: &Printer) -> anyhow::Result<Outcome> {
                         HOLDOUT_FRACTION * 100.0
                     )
                 })?;
-            (all_train.rows("train", &tr), all_train.rows("val", &va))
+            all_train.hold_out(&tr, &va)
         }
     };
     let test = test_fs
-        .as_ref()
-        .map(|t| Split::whole("test", t, head))
+        .as_mut()
+        .map(|t| Split::take("test", t, head))
         .transpose()?;
 
     printer.stage(format!(
@@ -140,6 +160,11 @@ pub fn run(args: &FitArgs, printer: &Printer) -> anyhow::Result<Outcome> {
         },
     };
     let evaluation = evaluate(&md_train, &splits, Some(head), &EvalConfig::new(args.seed))?;
+    // The rows are no longer needed: free them before the outputs are encoded in memory.
+    drop((train, val, test));
+    if let Some(m) = &mut md_fs {
+        m.features = Array2::zeros((0, 0));
+    }
 
     let report = Report::new(ReportParts {
         seed: args.seed,
@@ -183,6 +208,28 @@ pub fn run(args: &FitArgs, printer: &Printer) -> anyhow::Result<Outcome> {
     }
     print!("{}", summary(&report, &args.out));
     Ok(Outcome::Success)
+}
+
+/// The rows `idx` of `a`, moved to the front of its own buffer, which is then shrunk: no
+/// second `[N, D]` allocation. `idx` must be strictly ascending (else this falls back to a
+/// copy, as it does for an array that is not in standard layout).
+fn keep_rows(a: Array2<f32>, idx: &[usize]) -> Array2<f32> {
+    let (n, cols) = a.dim();
+    let ascending = idx.windows(2).all(|w| w[0] < w[1]) && idx.last().is_none_or(|&i| i < n);
+    if !ascending || !a.is_standard_layout() {
+        return a.select(Axis(0), idx);
+    }
+    let (mut v, offset) = a.into_raw_vec_and_offset();
+    let start = offset.unwrap_or(0);
+    for (k, &i) in idx.iter().enumerate() {
+        // k ≤ i, and rows after i are not written before they are read.
+        let from = start + i * cols;
+        v.copy_within(from..from + cols, k * cols);
+    }
+    v.truncate(idx.len() * cols);
+    v.shrink_to_fit();
+    // Cannot fail: `v` holds exactly `idx.len() × cols` elements.
+    Array2::from_shape_vec((idx.len(), cols), v).unwrap_or_default()
 }
 
 fn split_inputs<'a>(s: &'a Split, u: Option<&'a Array1<f32>>) -> SplitInputs<'a> {
@@ -354,4 +401,38 @@ fn summary(report: &Report, out: &Path) -> String {
     }
     s.push_str(&format!("wrote {}\n", out.display()));
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keep_rows_equals_select() {
+        let a = Array2::from_shape_fn((9, 5), |(i, j)| (i * 10 + j) as f32);
+        for idx in [vec![0, 2, 3, 7, 8], vec![4], vec![], (0..9).collect()] {
+            assert_eq!(
+                keep_rows(a.clone(), &idx),
+                a.select(Axis(0), &idx),
+                "{idx:?}"
+            );
+        }
+        // Not ascending, repeated, out of range, or a sliced array: a plain copy.
+        for idx in [vec![3, 1], vec![2, 2]] {
+            assert_eq!(
+                keep_rows(a.clone(), &idx),
+                a.select(Axis(0), &idx),
+                "{idx:?}"
+            );
+        }
+        // Rows sliced off the front (standard layout, data at an offset); columns sliced
+        // (not standard layout).
+        for sliced in [
+            a.clone().slice_move(ndarray::s![2.., ..]),
+            a.slice_move(ndarray::s![2.., 1..]),
+        ] {
+            let want = sliced.select(Axis(0), &[1, 4, 6]);
+            assert_eq!(keep_rows(sliced, &[1, 4, 6]), want);
+        }
+    }
 }

@@ -21,7 +21,7 @@ pub use whitening::Whitening;
 
 use linfa::traits::{Fit, PredictInplace};
 use linfa::{DatasetBase, ParamGuard};
-use ndarray::{Array1, Array2, ArrayBase, ArrayView1, ArrayView2, Axis, Data, Ix1, Ix2};
+use ndarray::{Array1, Array2, ArrayBase, ArrayView1, ArrayView2, Axis, Data, Ix1, Ix2, Zip};
 
 use super::logits::{check_finite, check_labels};
 use super::ScoreError;
@@ -225,11 +225,12 @@ impl Mahalanobis {
     /// `Err` when `x` does not have `D` columns.
     pub fn distances(&self, x: ArrayView2<f32>) -> Result<Array2<f64>, ScoreError> {
         self.check_width(x)?;
-        let z = self.within.whiten(x, self.center.view());
-        Ok(squared_distances(
-            z.view(),
-            self.centered_whitened_means.view(),
-        ))
+        let means = self.centered_whitened_means.view();
+        Ok(self
+            .within
+            .reduce_rows(x, self.center.view(), means.nrows(), |z, mut out| {
+                out.assign(&squared_distances(z, means));
+            }))
     }
 
     /// `min_c d²_c(x)` per row (the Mahalanobis score); `Err` on a wrong width.
@@ -244,9 +245,12 @@ impl Mahalanobis {
             return Ok(None);
         };
         let md = self.scores(x)?;
-        let z0 = bg.whiten(x, self.center.view());
-        let d0 = z0.map_axis(Axis(1), |r| r.dot(&r));
-        Ok(Some(md - d0))
+        let d0 = bg.reduce_rows(x, self.center.view(), 1, |z, mut out| {
+            Zip::from(out.rows_mut())
+                .and(z.rows())
+                .for_each(|mut o, r| o[0] = r.dot(&r));
+        });
+        Ok(Some(md - d0.column(0)))
     }
 
     /// The predictor of the relative distance; `None` when the background was not fitted.

@@ -129,3 +129,20 @@ fn bad_inputs_are_typed_errors() {
         .unwrap_err();
     assert!(e.to_string().contains("max_condition"), "{e}");
 }
+
+#[test]
+fn chunked_scores_equal_whitening_all_rows_at_once() {
+    // More rows than one whitening chunk (1024 rows at D = 24), the last chunk partial.
+    let (x, y) = data(300, 24, 3);
+    let model = MahalanobisParams::new(3)
+        .fit(&DatasetBase::new(x.view(), y.view()))
+        .unwrap();
+    let (test, _) = data(2 * 1024 + 3, 24, 3);
+    let z = model.within.whiten(test.view(), model.center.view());
+    let full = whitening::squared_distances(z.view(), model.centered_whitened_means.view());
+    assert_eq!(model.distances(test.view()).unwrap(), full);
+    let bg = model.background.as_ref().unwrap();
+    let z0 = bg.whiten(test.view(), model.center.view());
+    let rel = whitening::row_min(&full) - z0.map_axis(Axis(1), |r| r.dot(&r));
+    assert_eq!(model.relative_scores(test.view()).unwrap().unwrap(), rel);
+}

@@ -10,7 +10,7 @@
 //! count.
 
 use linfa_linalg::triangular::{SolveTriangularInplace, UPLO};
-use ndarray::{s, Array1, Array2, ArrayView1, ArrayView2, Axis, ShapeBuilder, Zip};
+use ndarray::{s, Array1, Array2, ArrayView1, ArrayView2, ArrayViewMut2, Axis, ShapeBuilder, Zip};
 use rayon::prelude::*;
 
 use super::cholesky::{CovarianceFactorInfo, Factor};
@@ -85,17 +85,60 @@ impl Whitening {
     pub fn whiten(&self, x: ArrayView2<f32>, center: ArrayView1<f64>) -> Array2<f64> {
         let (n, d) = x.dim();
         let mut z = Array2::<f64>::zeros((n, d));
-        let rows = (super::scatter::CHUNK_BYTES / (8 * d.max(1))).clamp(16, 1024);
+        let rows = chunk_rows(d);
         z.axis_chunks_iter_mut(Axis(0), rows)
             .into_par_iter()
             .zip(x.axis_chunks_iter(Axis(0), rows).into_par_iter())
-            .for_each(|(mut out, xs)| {
-                let mut xc = xs.mapv(f64::from);
-                xc -= &center;
-                ndarray::linalg::general_mat_mul(1.0, &xc, &self.w_t, 0.0, &mut out);
-            });
+            .for_each(|(out, xs)| self.whiten_chunk(xs, center, out));
         z
     }
+
+    /// Whitens `x` as [`Whitening::whiten`] does, but hands each chunk of whitened rows to
+    /// `reduce`, which writes `k` numbers per row into its rows of the `[N, k]` result.
+    /// Memory beyond the result is one chunk per thread, not a `[N, D]` f64 matrix (twice
+    /// the f32 features); every row gets the same `z_i` as from `whiten`.
+    pub fn reduce_rows<F>(
+        &self,
+        x: ArrayView2<f32>,
+        center: ArrayView1<f64>,
+        k: usize,
+        reduce: F,
+    ) -> Array2<f64>
+    where
+        F: Fn(ArrayView2<f64>, ArrayViewMut2<f64>) + Sync,
+    {
+        let (n, d) = x.dim();
+        let mut out = Array2::<f64>::zeros((n, k));
+        let rows = chunk_rows(d);
+        out.axis_chunks_iter_mut(Axis(0), rows)
+            .into_par_iter()
+            .zip(x.axis_chunks_iter(Axis(0), rows).into_par_iter())
+            .for_each(|(o, xs)| {
+                let mut z = Array2::<f64>::zeros((xs.nrows(), d));
+                self.whiten_chunk(xs, center, z.view_mut());
+                reduce(z.view(), o);
+            });
+        out
+    }
+
+    /// `out_i = W (x_i − center)` for the rows of one chunk.
+    fn whiten_chunk(
+        &self,
+        xs: ArrayView2<f32>,
+        center: ArrayView1<f64>,
+        mut out: ArrayViewMut2<f64>,
+    ) {
+        let mut xc = xs.mapv(f64::from);
+        xc -= &center;
+        ndarray::linalg::general_mat_mul(1.0, &xc, &self.w_t, 0.0, &mut out);
+    }
+}
+
+/// Rows per chunk when whitening features of width `d` (about [`CHUNK_BYTES`] of f64).
+///
+/// [`CHUNK_BYTES`]: super::scatter::CHUNK_BYTES
+fn chunk_rows(d: usize) -> usize {
+    (super::scatter::CHUNK_BYTES / (8 * d.max(1))).clamp(16, 1024)
 }
 
 /// Squared distances `‖z_i − m_c‖²`, `[N, K]`, of whitened rows `z` to whitened means `m`.

@@ -10,12 +10,14 @@ use anyhow::{bail, Context};
 use ndarray::{Array1, Array2, Axis};
 
 use super::fit_dir::{
-    encode_mahalanobis, FitDir, HEAD, MAHALANOBIS, ORIGINAL_HEAD, REPORT, SCORES,
+    encode_mahalanobis, FitDir, FILES, HEAD, MAHALANOBIS, ORIGINAL_HEAD, REPORT, SCORES,
 };
 use super::{inputs, Outcome};
 use crate::cli::{FitArgs, Printer};
 use crate::export::MahalanobisExport;
-use crate::fit::{encode_head, fit, stratified_holdout, AdueParams, FitData, FitOutcome, Grid};
+use crate::fit::{
+    encode_head, fit, stratified_holdout, AdueParams, FitData, FitError, FitOutcome, Grid,
+};
 use crate::head::Head;
 use crate::load::{Checkpoint, FeatureSet};
 use crate::output::write_atomic;
@@ -116,7 +118,8 @@ pub fn run(args: &FitArgs, printer: &Printer) -> anyhow::Result<Outcome> {
         train.labels.len(),
         val.labels.len()
     ));
-    let outcome = fit(&params, head, &train.fit_data(), &val.fit_data())?;
+    let outcome = fit(&params, head, &train.fit_data(), &val.fit_data())
+        .map_err(|e| name_split_file(e, args))?;
 
     printer.stage("score: baselines, metrics, bootstrap intervals");
     let u_val = outcome.head.uncertainty(val.features.view(), &outcome.spec);
@@ -183,6 +186,22 @@ pub fn run(args: &FitArgs, printer: &Printer) -> anyhow::Result<Outcome> {
     }
     print!("{}", summary(&report, &args.out));
     Ok(Outcome::Success)
+}
+
+/// Prefixes an error about the data of one split with the file the split came from.
+fn name_split_file(e: FitError, args: &FitArgs) -> anyhow::Error {
+    let file = match &e {
+        FitError::SingleOutcome { split: "train", .. } => Some(args.train.display().to_string()),
+        FitError::SingleOutcome { split: "val", .. } => Some(match &args.val {
+            Some(v) => v.display().to_string(),
+            None => format!("{} (held-out part)", args.train.display()),
+        }),
+        _ => None,
+    };
+    match file {
+        Some(f) => anyhow::Error::new(e).context(f),
+        None => e.into(),
+    }
 }
 
 fn split_inputs<'a>(s: &'a Split, u: Option<&'a Array1<f32>>) -> SplitInputs<'a> {
@@ -289,6 +308,12 @@ fn check_output_dir(out: &Path, ckpt: &Checkpoint, args: &FitArgs) -> anyhow::Re
         }
         c
     };
+    if out.exists() && !out.is_dir() {
+        bail!(
+            "--out {}: exists and is not a directory (fit writes a directory of files)",
+            out.display()
+        );
+    }
     let out_abs = abs(out);
     let mut inputs: Vec<&Path> = vec![&args.checkpoint, &args.train];
     inputs.extend(args.val.as_deref());
@@ -300,10 +325,7 @@ fn check_output_dir(out: &Path, ckpt: &Checkpoint, args: &FitArgs) -> anyhow::Re
         let clash = if input.is_dir() {
             out_abs.starts_with(&in_abs)
         } else {
-            in_abs.starts_with(&out_abs)
-                && [HEAD, ORIGINAL_HEAD, MAHALANOBIS, SCORES, REPORT]
-                    .iter()
-                    .any(|f| in_abs == out_abs.join(f))
+            in_abs.starts_with(&out_abs) && FILES.iter().any(|f| in_abs == out_abs.join(f))
         };
         if clash {
             bail!(

@@ -125,21 +125,9 @@ pub fn encode_mahalanobis(m: &MahalanobisExport, metadata: &BTreeMap<String, Str
     let means: Vec<f32> = m.whitened_means.iter().copied().collect();
     encode_safetensors(
         &[
-            TensorOut {
-                name: "center",
-                shape: vec![d],
-                data: &center,
-            },
-            TensorOut {
-                name: "whitener",
-                shape: vec![d, d],
-                data: &whitener,
-            },
-            TensorOut {
-                name: "whitened_means",
-                shape: vec![k, d],
-                data: &means,
-            },
+            TensorOut::f32("center", vec![d], &center),
+            TensorOut::f32("whitener", vec![d, d], &whitener),
+            TensorOut::f32("whitened_means", vec![k, d], &means),
         ],
         metadata,
     )

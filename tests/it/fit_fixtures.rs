@@ -127,7 +127,11 @@ pub fn margin(case: &str) -> f64 {
 fn adue_vs_softmax_response_on_test_data() {
     let cases = fixture_cases();
     assert_eq!(cases.len(), MAIN_CASES.len(), "{cases:?}");
-    for name in cases.iter().map(String::as_str).chain(READER_COVERAGE_CASES) {
+    for name in cases
+        .iter()
+        .map(String::as_str)
+        .chain(READER_COVERAGE_CASES)
+    {
         let c = case(name);
         let out = fit_default(&c, 2);
         let (adue, sr) = (c.test.adue_roc_auc(&out), c.test.sr_roc_auc());

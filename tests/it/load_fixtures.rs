@@ -37,7 +37,11 @@ fn splits(case: &str) -> Vec<std::path::PathBuf> {
 fn every_known_case_is_committed() {
     let mut main = MAIN_CASES.map(String::from).to_vec();
     main.sort();
-    assert_eq!(fixture_cases(), main, "fixtures/ holds exactly the main cases");
+    assert_eq!(
+        fixture_cases(),
+        main,
+        "fixtures/ holds exactly the main cases"
+    );
     for case in READER_COVERAGE_CASES {
         assert!(
             fixture(case, "adapter/adapter_model.safetensors").is_file(),
@@ -62,14 +66,21 @@ fn score_heads_merge_rslora_factors() {
             ],
             "{case}"
         );
-        let merged = &ck.lora_merged.as_ref().expect("LoRA factors on score").modules;
+        let merged = &ck
+            .lora_merged
+            .as_ref()
+            .expect("LoRA factors on score")
+            .modules;
         assert_eq!(merged.len(), 1, "{case}: {merged:?}");
         let m = &merged[0];
         assert_eq!(m.module, "score");
         assert_eq!((m.rank, m.alpha, m.rslora), (8, 16.0, true), "{case}");
-        assert!((m.scaling - 16.0 / 8f64.sqrt()).abs() < 1e-12, "{case}: {m:?}");
-        // The trained factors move the weight by far more than the logit tolerance, so the
-        // logit checks below would fail without the merge.
+        assert!(
+            (m.scaling - 16.0 / 8f64.sqrt()).abs() < 1e-12,
+            "{case}: {m:?}"
+        );
+        // The trained factors move the weight by far more than the logit tolerance, so
+        // `heads_reproduce_the_stored_logits` would fail without the merge.
         assert!(m.max_abs_delta > 0.01, "{case}: {m:?}");
     }
 }

@@ -276,9 +276,9 @@ fn missing_onnx_runtime_is_a_clear_error() {
     assert!(stderr(&o).contains("setup-ort.sh"), "{}", stderr(&o));
 }
 
-/// Every fixture and reader-coverage case, fitted and exported by the CLI, run by the official `onnx` checker
-/// (full_check) and by Python onnxruntime on its whole test split: outputs equal the
-/// Rust reference computed from the fit directory (CONTRACT §4 tolerances).
+/// Every fixture and reader-coverage case, fitted and exported by the CLI, run by the
+/// official `onnx` checker (full_check) and by Python onnxruntime on its whole test split:
+/// outputs equal the Rust reference computed from the fit directory (CONTRACT §4 tolerances).
 #[test]
 fn python_onnxruntime_matches_the_reference_on_every_fixture() {
     use adue_compile::fit::read_head;

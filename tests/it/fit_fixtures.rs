@@ -1,6 +1,8 @@
-//! The fit engine on the committed real fixtures: with the default grid the fitted UE head
-//! beats the softmax response on held-out TEST data (by the margin measured for each
-//! case), and the written head is byte-identical across runs and thread counts.
+//! The fit engine on the committed real fixtures: with the default grid the fitted UE head's
+//! TEST error ROC-AUC is compared with the softmax response's against the margin measured
+//! for each case (bbc-minilm-score does NOT beat it, see [`margin`]), the random-init
+//! reader-coverage cases keep their non-regression bounds, and the written head is
+//! byte-identical across runs and thread counts.
 
 use adue_compile::fit::{encode_head, fit, AdueParams, FitData, FitOutcome};
 use adue_compile::head::Head;
@@ -8,7 +10,7 @@ use adue_compile::load::{read_checkpoint, read_features, FeatureSet};
 use adue_compile::score::{roc_auc, LogitStats};
 use ndarray::Array2;
 
-use crate::util::{fixture, fixture_cases, MAIN_CASES};
+use crate::util::{fixture, fixture_cases, MAIN_CASES, READER_COVERAGE_CASES};
 
 struct Split {
     set: FeatureSet,
@@ -102,30 +104,40 @@ fn fit_default(c: &Case, threads: usize) -> FitOutcome {
 /// TEST error ROC-AUC of AdUE minus the softmax response's must exceed this. Measured with
 /// the default grid and seed 0 (seeds 1 and 2 within 0.003 of it):
 /// bbc-roberta +0.0649 (0.8937 vs 0.8288), bbc-bert-linear +0.0126 (0.8587 vs 0.8461),
-/// tiny-electra-gelu +0.0066 (0.7303 vs 0.7237), tiny-llama-576 −0.0211 (0.7692 vs 0.7903).
-/// tiny-llama-576 is a random-init 2-layer model with 75 validation rows on which the
-/// softmax response scores 0.59 (0.79 on test): selection there follows noise, and AdUE
-/// does NOT beat the softmax response; its bound only guards against regressions.
-fn margin(case: &str) -> f64 {
+/// bbc-minilm-score −0.0013 (0.8184 vs 0.8197; paired bootstrap 95% CI of the difference
+/// [−0.0114, +0.0087]; seeds 1 and 2: −0.0007, −0.0007).
+/// On bbc-minilm-score AdUE does NOT beat the softmax response: the twelve default-grid
+/// configurations score 0.8381–0.8387 on validation against the softmax response's 0.8375,
+/// so selection has almost nothing to go on; its bound only guards against regressions.
+/// Reader-coverage cases (random-init weights, not fixtures): tiny-electra-gelu +0.0066
+/// (0.7303 vs 0.7237), tiny-llama-576 −0.0211 (0.7692 vs 0.7903; 75 validation rows on
+/// which the softmax response scores 0.59, so selection follows noise).
+pub fn margin(case: &str) -> f64 {
     match case {
         "bbc-roberta" => 0.055,
         "bbc-bert-linear" => 0.010,
+        "bbc-minilm-score" => -0.005,
         "tiny-electra-gelu" => 0.005,
         "tiny-llama-576" => -0.03,
-        other => panic!("fixture `{other}` has no measured margin in tests/it/fit_fixtures.rs"),
+        other => panic!("case `{other}` has no measured margin in tests/it/fit_fixtures.rs"),
     }
 }
 
 #[test]
-fn adue_beats_softmax_response_on_test_data() {
+fn adue_vs_softmax_response_on_test_data() {
     let cases = fixture_cases();
-    assert!(cases.len() >= 4, "{cases:?}");
-    for name in cases {
-        let c = case(&name);
+    assert_eq!(cases.len(), MAIN_CASES.len(), "{cases:?}");
+    for name in cases
+        .iter()
+        .map(String::as_str)
+        .chain(READER_COVERAGE_CASES)
+    {
+        let c = case(name);
         let out = fit_default(&c, 2);
         let (adue, sr) = (c.test.adue_roc_auc(&out), c.test.sr_roc_auc());
+        eprintln!("{name}: AdUE {adue:.4} vs SR {sr:.4} ({:+.4})", adue - sr);
         assert!(
-            adue - sr > margin(&name),
+            adue - sr > margin(name),
             "{name}: AdUE {adue:.4} vs SR {sr:.4} ({:?})",
             out.selected
         );

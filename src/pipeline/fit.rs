@@ -18,12 +18,12 @@ use crate::export::MahalanobisExport;
 use crate::fit::{
     encode_head, fit, stratified_holdout, AdueParams, FitData, FitError, FitOutcome, Grid,
 };
-use crate::head::Head;
+use crate::head::{argmax, Head};
 use crate::load::{Checkpoint, FeatureSet};
 use crate::output::write_atomic;
 use crate::report::{FitSection, GridEntry, HeadSummary, InputFile, Report, ReportParts};
 use crate::score::scores_file::scores_to_bytes;
-use crate::score::{evaluate, EvalConfig, SplitInputs, TrainInputs};
+use crate::score::{auc_standard_error, evaluate, EvalConfig, SplitInputs, TrainInputs};
 
 /// Fraction of `--train` held out for selection when no `--val` is given (CONTRACT §3).
 pub const HOLDOUT_FRACTION: f64 = 0.2;
@@ -112,6 +112,9 @@ pub fn run(args: &FitArgs, printer: &Printer) -> anyhow::Result<Outcome> {
         .map(|t| Split::whole("test", t, head))
         .transpose()?;
 
+    if let Some(w) = selection_noise_warning(&val, params.grid().len()) {
+        printer.warn(w);
+    }
     printer.stage(format!(
         "fit: {} configurations on {} train / {} val rows, {threads} threads",
         params.grid().len(),
@@ -376,4 +379,33 @@ fn summary(report: &Report, out: &Path) -> String {
     }
     s.push_str(&format!("wrote {}\n", out.display()));
     s
+}
+
+/// With fewer validation errors (or correct rows) than this, the validation error ROC-AUC
+/// that picks the configuration has a standard error above ~0.05, and a wide grid overfits
+/// it (measured on the 75-row `tiny-llama-576` reader case: test ROC-AUC 0.37–0.56 against
+/// 0.79 for the softmax response).
+const MIN_VAL_ROWS_PER_OUTCOME: usize = 30;
+
+/// A warning when the validation split is too small to select among `configs` heads.
+fn selection_noise_warning(val: &Split, configs: usize) -> Option<String> {
+    let errors = val
+        .logits
+        .rows()
+        .into_iter()
+        .zip(&val.labels)
+        .filter(|(row, &label)| argmax(row.view()) != Some(label))
+        .count();
+    let correct = val.labels.len() - errors;
+    if errors >= MIN_VAL_ROWS_PER_OUTCOME && correct >= MIN_VAL_ROWS_PER_OUTCOME {
+        return None;
+    }
+    let se = auc_standard_error(0.75, errors, correct)
+        .map_or_else(|| "undefined".to_string(), |se| format!("about {se:.2}"));
+    Some(format!(
+        "the validation split has {errors} errors and {correct} correct rows: its error \
+         ROC-AUC, which selects among {configs} configurations, has a standard error of {se}, \
+         so the selected head may not generalise; give --val at least \
+         {MIN_VAL_ROWS_PER_OUTCOME} errors and {MIN_VAL_ROWS_PER_OUTCOME} correct rows"
+    ))
 }

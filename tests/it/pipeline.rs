@@ -1,7 +1,7 @@
 //! The whole job through the command line on the real fixtures:
 //! fit → export → validate (→ report), determinism, and failure modes.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde_json::Value;
 

@@ -22,6 +22,13 @@ pub struct Grid {
     pub epochs: Vec<usize>,
 }
 
+/// Most configurations a grid may have (the paper's grid has 144): a bound that keeps a
+/// hostile `--grid` file from making `fit` allocate or train without end.
+pub const MAX_CONFIGURATIONS: usize = 10_000;
+
+/// Most epochs one configuration may train (the paper uses at most 20).
+pub const MAX_EPOCHS: usize = 10_000;
+
 /// One point of a [`Grid`].
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Config {
@@ -75,12 +82,21 @@ impl Grid {
     /// Reads a grid from a JSON object `{"alpha": [..], "beta": [..], "lr": [..], "epochs": [..]}`
     /// and validates it ([`Grid::validate`]). Errors name the file.
     pub fn from_json_file(path: &Path) -> Result<Self, FitError> {
+        let bytes = std::fs::read(path).map_err(|e| FitError::GridFile {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        })?;
+        Self::from_json_bytes(path, &bytes)
+    }
+
+    /// Parses and validates the contents of a grid file, as [`Grid::from_json_file`] does;
+    /// `path` only names the file in errors.
+    pub fn from_json_bytes(path: &Path, bytes: &[u8]) -> Result<Self, FitError> {
         let err = |reason: String| FitError::GridFile {
             path: path.to_path_buf(),
             reason,
         };
-        let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
-        let grid: Grid = serde_json::from_str(&text).map_err(|e| {
+        let grid: Grid = serde_json::from_slice(bytes).map_err(|e| {
             err(format!(
                 "expected {{\"alpha\": [..], \"beta\": [..], \"lr\": [..], \"epochs\": [..]}} \
                  with numbers (epochs: positive integers): {e}"
@@ -93,9 +109,27 @@ impl Grid {
         Ok(grid)
     }
 
-    /// Checks that every axis is non-empty and duplicate-free and every value is in its domain:
-    /// α, β finite and ≥ 0; lr finite and > 0; epochs ≥ 1.
+    /// Checks that every axis is non-empty and duplicate-free, that there are at most
+    /// [`MAX_CONFIGURATIONS`] configurations, and that every value is in its domain:
+    /// α, β finite and ≥ 0; lr finite and > 0; epochs in `1..=`[`MAX_EPOCHS`].
     pub fn validate(&self) -> Result<(), FitError> {
+        // Before the values: the duplicate checks are quadratic in the axis length.
+        let n = self.len();
+        if n > MAX_CONFIGURATIONS {
+            let (a, b, l, e) = (
+                self.alpha.len(),
+                self.beta.len(),
+                self.lr.len(),
+                self.epochs.len(),
+            );
+            return Err(FitError::InvalidGrid {
+                reason: format!(
+                    "{a} alpha × {b} beta × {l} lr × {e} epochs values make {}{n} \
+                     configurations; at most {MAX_CONFIGURATIONS} are allowed",
+                    if n == usize::MAX { "at least " } else { "" }
+                ),
+            });
+        }
         check_axis(
             "alpha",
             &self.alpha,
@@ -115,13 +149,21 @@ impl Grid {
             "finite and > 0",
         )?;
         let epochs: Vec<f64> = self.epochs.iter().map(|&e| e as f64).collect();
-        check_axis("epochs", &epochs, |v| v >= 1.0, "an integer >= 1")?;
+        check_axis(
+            "epochs",
+            &epochs,
+            |v| (1.0..=MAX_EPOCHS as f64).contains(&v),
+            &format!("an integer in 1..={MAX_EPOCHS}"),
+        )?;
         Ok(())
     }
 
-    /// Number of configurations (the product of the axis lengths).
+    /// Number of configurations (the product of the axis lengths, saturating at
+    /// `usize::MAX`).
     pub fn len(&self) -> usize {
-        self.alpha.len() * self.beta.len() * self.lr.len() * self.epochs.len()
+        [self.beta.len(), self.lr.len(), self.epochs.len()]
+            .iter()
+            .fold(self.alpha.len(), |acc, &n| acc.saturating_mul(n))
     }
 
     /// Whether some axis is empty.
@@ -255,6 +297,28 @@ mod tests {
                     ..Grid::quick()
                 },
                 "duplicate",
+            ),
+            (
+                Grid {
+                    epochs: vec![MAX_EPOCHS + 1],
+                    ..Grid::quick()
+                },
+                "`epochs`[0] = 10001: expected an integer in 1..=10000",
+            ),
+            (
+                Grid {
+                    epochs: vec![usize::MAX],
+                    ..Grid::quick()
+                },
+                "`epochs`[0]",
+            ),
+            (
+                Grid {
+                    alpha: (0..101).map(f64::from).collect(),
+                    beta: (0..100).map(f64::from).collect(),
+                    ..Grid::quick()
+                },
+                "101 alpha × 100 beta × 3 lr × 1 epochs values make 30300 configurations",
             ),
         ];
         for (grid, needle) in cases {

@@ -9,13 +9,12 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use memmap2::Mmap;
 use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::Value;
 
 use super::dtype::Dtype;
 use super::error::{sample_list, LoadError};
-use super::mapped::map_file;
+use super::mapped::{map_file, FileBytes};
 use super::tensor_view::TensorView;
 
 /// Largest header accepted (100 MB); real headers are kilobytes to a few megabytes.
@@ -43,14 +42,23 @@ struct Header {
 #[derive(Debug)]
 pub struct SafetensorsFile {
     path: PathBuf,
-    map: Mmap,
+    map: FileBytes,
     header: Header,
 }
 
 impl SafetensorsFile {
     /// Maps and validates `path`.
     pub fn open(path: &Path) -> Result<Self, LoadError> {
-        let map = map_file(path)?;
+        Self::new(path, map_file(path)?)
+    }
+
+    /// Validates the whole contents of a safetensors file already in memory, with the same
+    /// checks as [`SafetensorsFile::open`]; `path` only names the file in errors.
+    pub fn from_bytes(path: &Path, bytes: Vec<u8>) -> Result<Self, LoadError> {
+        Self::new(path, FileBytes::Owned(bytes))
+    }
+
+    fn new(path: &Path, map: FileBytes) -> Result<Self, LoadError> {
         let header = parse_header(path, &map)?;
         Ok(SafetensorsFile {
             path: path.to_path_buf(),

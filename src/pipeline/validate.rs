@@ -143,7 +143,7 @@ fn report_schema(report: &Value, path: &Path) -> Check {
 /// Non-inferiority against a baseline report: a headline metric regressed when its new
 /// value falls outside the baseline's own 95% bootstrap interval on the wrong side
 /// (below the lower bound for ROC-AUC and PRR, above the upper bound for AURC).
-fn regression(report: &Value, baseline: &Value) -> Vec<Check> {
+pub fn regression(report: &Value, baseline: &Value) -> Vec<Check> {
     let mut out = Vec::new();
     for (metric, higher_is_better) in [("roc_auc", true), ("prr", true), ("aurc", false)] {
         for split in ["test", "val"] {

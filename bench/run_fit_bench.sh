@@ -4,7 +4,8 @@
 #
 #   bash bench/run_fit_bench.sh [--fixtures-only | --synthetic-only] [--quick]
 #
-# Cases: every fixtures/<case>/ (adapter/ + train/val/test.safetensors) with the paper grid;
+# Cases: every fixtures/<case>/ (adapter/ + train/val/test.safetensors) and every reader-coverage
+# case in tests/data/<case>/ (same layout, random-init weights) with the paper grid;
 # synthetic sets at N = 50 000 (D = 768 dense head, D = 4096 linear head) with a smaller grid
 # (the same for both implementations), generated once into $FIT_BENCH_DIR.
 # Rust runs with 2 worker threads; PyTorch with 1 and with 2 intra-op threads (the table's
@@ -54,7 +55,7 @@ run() {
 }
 
 if [ $fixtures = 1 ]; then
-  for dir in fixtures/*/; do
+  for dir in fixtures/*/ tests/data/*/; do
     [ -f "$dir/train.safetensors" ] && [ -d "$dir/adapter" ] || continue
     run "$(basename "$dir")" "$dir" "$fixture_grid" --checkpoint "$dir/adapter"
   done

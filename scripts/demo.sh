@@ -8,9 +8,13 @@ cd "$root"
 eval "$(bash scripts/setup-ort.sh)"
 cargo build --release --locked --quiet
 bin="$root/target/release/adue-compile"
-target_risk=${TARGET_RISK:-0.05}
+# 0.05 cannot be certified at delta 0.1 on bbc-minilm-score's 400 validation rows (its
+# sequence of tests meets an error too early); 0.08 is certified on every fixture.
+target_risk=${TARGET_RISK:-0.08}
 delta=${DELTA:-0.1}
-for case in bbc-roberta bbc-bert-linear; do
+# The real fixtures (fixtures/README.md); tests/data/tiny-* are reader-coverage data, not fixtures.
+cases="bbc-roberta bbc-bert-linear bbc-minilm-score"
+for case in $cases; do
   fx="fixtures/$case"
   out="out/$case"
   echo "=== $case"
@@ -24,7 +28,7 @@ for case in bbc-roberta bbc-bert-linear; do
 done
 echo
 echo "artifacts:"
-for case in bbc-roberta bbc-bert-linear; do
+for case in $cases; do
   for f in head.onnx report.json report.html head.safetensors; do
     echo "  $root/out/$case/$f"
   done

@@ -31,4 +31,10 @@ impl Printer {
             eprintln!("{msg}");
         }
     }
+
+    /// A warning: something the user should act on although the run goes on. Printed on
+    /// stderr even with `--quiet`, which only silences progress.
+    pub fn warn(&self, msg: impl std::fmt::Display) {
+        eprintln!("warning: {msg}");
+    }
 }

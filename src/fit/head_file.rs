@@ -111,11 +111,7 @@ pub fn encode_head(
     }
     let views: Vec<TensorOut<'_>> = tensors
         .iter()
-        .map(|(name, shape, data)| TensorOut {
-            name,
-            shape: shape.clone(),
-            data,
-        })
+        .map(|(name, shape, data)| TensorOut::f32(name, shape.clone(), data))
         .collect();
     Ok(encode_safetensors(&views, &meta))
 }

@@ -43,7 +43,7 @@ mod gradcheck;
 
 pub use data::FitData;
 pub use error::FitError;
-pub use grid::{Config, Grid};
+pub use grid::{Config, Grid, MAX_CONFIGURATIONS, MAX_EPOCHS};
 pub use head_file::{encode_head, read_head, write_head, RESERVED_KEYS};
 pub use holdout::{stratified_holdout, MIN_VAL_ROWS};
 pub use outcome::{FitOutcome, GridResult};

@@ -7,7 +7,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::error::LoadError;
-use super::json_file::read_json;
+use super::json_file::{parse_json, read_json};
 
 /// File name of a PEFT adapter configuration.
 pub const ADAPTER_CONFIG: &str = "adapter_config.json";
@@ -41,6 +41,12 @@ impl AdapterConfig {
     /// Reads and checks `path`.
     pub fn read(path: &Path) -> Result<Self, LoadError> {
         Self::from_value(path, &read_json(path)?)
+    }
+
+    /// Parses and checks the contents of an `adapter_config.json`; `path` only names the
+    /// file in errors.
+    pub fn from_bytes(path: &Path, bytes: &[u8]) -> Result<Self, LoadError> {
+        Self::from_value(path, &parse_json(path, bytes)?)
     }
 
     /// Checks a parsed configuration; `path` is only used in errors.

@@ -161,10 +161,20 @@ pub fn read_features(path: &Path) -> Result<FeatureSet, LoadError> {
 
 fn read_safetensors(path: &Path) -> Result<FeatureSet, LoadError> {
     let file = SafetensorsFile::open(path)?;
+    features_from_safetensors(&file, || sha256_file(path))
+}
+
+/// The feature set stored in an open safetensors `file` (what [`read_features`] does with a
+/// `.safetensors` path); `sha256` gives the file's digest, asked for once the tensors are found.
+pub fn features_from_safetensors(
+    file: &SafetensorsFile,
+    sha256: impl FnOnce() -> Result<String, LoadError>,
+) -> Result<FeatureSet, LoadError> {
+    let path = file.path();
     let features = file.require(FEATURES)?;
     let labels = file.require(LABELS)?;
     let logits = file.get(LOGITS);
-    let sha256 = sha256_file(path)?;
+    let sha256 = sha256()?;
     let files = vec![InputFile {
         path: path.to_path_buf(),
         sha256: sha256.clone(),

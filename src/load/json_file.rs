@@ -8,8 +8,13 @@ use super::error::LoadError;
 
 /// Reads and parses `path`; a parse error names the file, line and column.
 pub(crate) fn read_json(path: &Path) -> Result<Value, LoadError> {
-    let text = std::fs::read(path).map_err(|e| LoadError::io(path, e))?;
-    serde_json::from_slice(&text).map_err(|source| LoadError::ConfigJson {
+    let bytes = std::fs::read(path).map_err(|e| LoadError::io(path, e))?;
+    parse_json(path, &bytes)
+}
+
+/// Parses the contents of the JSON file `path` (only used in errors).
+pub(crate) fn parse_json(path: &Path, bytes: &[u8]) -> Result<Value, LoadError> {
+    serde_json::from_slice(bytes).map_err(|source| LoadError::ConfigJson {
         path: path.to_path_buf(),
         source,
     })

@@ -32,7 +32,8 @@ pub use digest::{sha256_file, sha256_manifest, InputFile};
 pub use dtype::Dtype;
 pub use error::LoadError;
 pub use features::{
-    read_features, FeatureSet, FEATURES, LABELS, LABEL_NAMES, LOGITS, NPY_METADATA_FILE,
+    features_from_safetensors, read_features, FeatureSet, FEATURES, LABELS, LABEL_NAMES, LOGITS,
+    NPY_METADATA_FILE,
 };
 pub use head_keys::PEFT_PREFIX;
 pub use inspect::{error_rate, inspect};

@@ -8,11 +8,9 @@
 
 use std::path::{Path, PathBuf};
 
-use memmap2::Mmap;
-
 use super::dtype::Dtype;
 use super::error::LoadError;
-use super::mapped::{map_file, release};
+use super::mapped::{map_file, FileBytes};
 use super::tensor_view::TensorView;
 
 const MAGIC: &[u8; 6] = b"\x93NUMPY";
@@ -22,7 +20,7 @@ const MAGIC: &[u8; 6] = b"\x93NUMPY";
 pub struct NpyFile {
     path: PathBuf,
     name: String,
-    map: Mmap,
+    map: FileBytes,
     header: NpyHeader,
 }
 
@@ -38,7 +36,16 @@ impl NpyFile {
     /// Maps and validates `path`; the tensor is named after the file stem (`features.npy` →
     /// `features`).
     pub fn open(path: &Path) -> Result<Self, LoadError> {
-        let map = map_file(path)?;
+        Self::new(path, map_file(path)?)
+    }
+
+    /// Validates the whole contents of a `.npy` file already in memory, with the same
+    /// checks as [`NpyFile::open`]; `path` names the file in errors and the tensor.
+    pub fn from_bytes(path: &Path, bytes: Vec<u8>) -> Result<Self, LoadError> {
+        Self::new(path, FileBytes::Owned(bytes))
+    }
+
+    fn new(path: &Path, map: FileBytes) -> Result<Self, LoadError> {
         let header = parse(path, &map)?;
         let name = path
             .file_stem()
@@ -68,7 +75,7 @@ impl NpyFile {
     /// Drops the mapped pages of `bytes` (part of the array, already decoded) from memory;
     /// see [`TensorView::to_f32_matrix_releasing`].
     pub fn release(&self, bytes: &[u8]) {
-        release(&self.map, bytes);
+        self.map.release(bytes);
     }
 }
 

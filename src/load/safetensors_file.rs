@@ -6,15 +6,15 @@
 //! tensors must cover exactly, without overlaps. Nothing in the header is trusted: every
 //! size is computed with checked arithmetic and every span is checked against the file.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use memmap2::Mmap;
+use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::Value;
 
 use super::dtype::Dtype;
 use super::error::{sample_list, LoadError};
-use super::mapped::{map_file, release};
+use super::mapped::{map_file, FileBytes};
 use super::tensor_view::TensorView;
 
 /// Largest header accepted (100 MB); real headers are kilobytes to a few megabytes.
@@ -42,14 +42,23 @@ struct Header {
 #[derive(Debug)]
 pub struct SafetensorsFile {
     path: PathBuf,
-    map: Mmap,
+    map: FileBytes,
     header: Header,
 }
 
 impl SafetensorsFile {
     /// Maps and validates `path`.
     pub fn open(path: &Path) -> Result<Self, LoadError> {
-        let map = map_file(path)?;
+        Self::new(path, map_file(path)?)
+    }
+
+    /// Validates the whole contents of a safetensors file already in memory, with the same
+    /// checks as [`SafetensorsFile::open`]; `path` only names the file in errors.
+    pub fn from_bytes(path: &Path, bytes: Vec<u8>) -> Result<Self, LoadError> {
+        Self::new(path, FileBytes::Owned(bytes))
+    }
+
+    fn new(path: &Path, map: FileBytes) -> Result<Self, LoadError> {
         let header = parse_header(path, &map)?;
         Ok(SafetensorsFile {
             path: path.to_path_buf(),
@@ -102,7 +111,7 @@ impl SafetensorsFile {
     /// Drops the mapped pages of `bytes` (part of a tensor of this file, already decoded)
     /// from memory; see [`TensorView::to_f32_matrix_releasing`].
     pub fn release(&self, bytes: &[u8]) {
-        release(&self.map, bytes);
+        self.map.release(bytes);
     }
 
     /// The tensor called `name`, or an error listing what the file holds.
@@ -155,6 +164,15 @@ fn parse_header(path: &Path, bytes: &[u8]) -> Result<Header, LoadError> {
             reason: format!("expected a JSON object, got {}", json_kind(&value)),
         });
     };
+    if let Some(name) = first_duplicate_key(json) {
+        return Err(LoadError::TensorHeader {
+            path: path.to_path_buf(),
+            tensor: name,
+            reason: "duplicate entry: the header names it more than once (which one holds the \
+                     data is ambiguous)"
+                .to_string(),
+        });
+    }
     let mut metadata = BTreeMap::new();
     let mut tensors = BTreeMap::new();
     for (name, v) in &map {
@@ -171,6 +189,33 @@ fn parse_header(path: &Path, bytes: &[u8]) -> Result<Header, LoadError> {
         metadata,
         data_start: 8 + header_len,
     })
+}
+
+/// The first key that the JSON object `json` repeats. A parse into [`Value`] keeps only the
+/// last of repeated keys, so a second definition of a tensor would silently win.
+fn first_duplicate_key(json: &[u8]) -> Option<String> {
+    struct Keys;
+    impl<'de> Visitor<'de> for Keys {
+        type Value = Option<String>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a JSON object")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Option<String>, A::Error> {
+            // Read to the end: the parser rejects a map left half-read.
+            let (mut seen, mut first) = (BTreeSet::new(), None);
+            while let Some((k, IgnoredAny)) = m.next_entry::<String, IgnoredAny>()? {
+                if first.is_none() && seen.contains(&k) {
+                    first = Some(k);
+                } else {
+                    seen.insert(k);
+                }
+            }
+            Ok(first)
+        }
+    }
+    // The header already parsed as an object, so this parse succeeds.
+    let mut de = serde_json::Deserializer::from_slice(json);
+    (&mut de).deserialize_map(Keys).ok().flatten()
 }
 
 fn json_kind(v: &Value) -> &'static str {
@@ -458,6 +503,16 @@ mod tests {
             &[0; 8],
         ));
         assert!(e.contains("bytes 4..8"), "{e}");
+    }
+
+    #[test]
+    fn duplicate_tensor_names_are_an_error() {
+        // serde_json keeps the last `w`, which tiles the data with `v`.
+        let e = msg(&raw_file(
+            r#"{"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"v":{"dtype":"F32","shape":[1],"data_offsets":[8,12]}}"#,
+            &[0; 12],
+        ));
+        assert!(e.contains("`w`") && e.contains("duplicate"), "{e}");
     }
 
     #[test]

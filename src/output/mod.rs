@@ -4,4 +4,4 @@ mod atomic;
 mod tensors;
 
 pub use atomic::{write_atomic, WriteError};
-pub use tensors::{encode_safetensors, TensorOut};
+pub use tensors::{encode_safetensors, TensorData, TensorOut};

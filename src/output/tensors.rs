@@ -1,4 +1,4 @@
-//! A deterministic safetensors encoder.
+//! A deterministic safetensors encoder, the one writer of every `.safetensors` output.
 //!
 //! The `safetensors` crate keeps `__metadata__` in a `HashMap`, so two runs that
 //! write the same tensors and metadata can produce different bytes. Our outputs
@@ -11,6 +11,62 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Map, Value};
 
+/// The values of a tensor to write, in one of the dtypes our outputs use.
+#[derive(Debug, Clone, Copy)]
+pub enum TensorData<'a> {
+    /// Written as `F32`.
+    F32(&'a [f32]),
+    /// Written as `F64`.
+    F64(&'a [f64]),
+    /// Written as `I64`.
+    I64(&'a [i64]),
+    /// Written as `U8`.
+    U8(&'a [u8]),
+}
+
+impl TensorData<'_> {
+    /// Number of values.
+    pub fn len(&self) -> usize {
+        match self {
+            TensorData::F32(v) => v.len(),
+            TensorData::F64(v) => v.len(),
+            TensorData::I64(v) => v.len(),
+            TensorData::U8(v) => v.len(),
+        }
+    }
+
+    /// Whether there are no values.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The safetensors dtype name and the size of one value in bytes.
+    fn dtype(&self) -> (&'static str, usize) {
+        match self {
+            TensorData::F32(_) => ("F32", 4),
+            TensorData::F64(_) => ("F64", 8),
+            TensorData::I64(_) => ("I64", 8),
+            TensorData::U8(_) => ("U8", 1),
+        }
+    }
+
+    /// Appends the values, little-endian.
+    fn extend_le(&self, out: &mut Vec<u8>) {
+        match self {
+            TensorData::F32(v) => v
+                .iter()
+                .for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
+            TensorData::F64(v) => v
+                .iter()
+                .for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
+            TensorData::I64(v) => v
+                .iter()
+                .for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
+            TensorData::U8(v) => out.extend_from_slice(v),
+        }
+    }
+}
+
 /// One tensor to write.
 #[derive(Debug, Clone)]
 pub struct TensorOut<'a> {
@@ -18,8 +74,19 @@ pub struct TensorOut<'a> {
     pub name: &'a str,
     /// Shape; the product must match the number of values.
     pub shape: Vec<usize>,
-    /// Values; written as `F32`.
-    pub data: &'a [f32],
+    /// Values.
+    pub data: TensorData<'a>,
+}
+
+impl<'a> TensorOut<'a> {
+    /// An `F32` tensor.
+    pub fn f32(name: &'a str, shape: Vec<usize>, data: &'a [f32]) -> Self {
+        TensorOut {
+            name,
+            shape,
+            data: TensorData::F32(data),
+        }
+    }
 }
 
 /// Encodes tensors (sorted by name) and string metadata as safetensors bytes.
@@ -47,10 +114,11 @@ pub fn encode_safetensors(
             "{}",
             t.name
         );
-        let end = offset + t.data.len() * 4;
+        let (dtype, size) = t.data.dtype();
+        let end = offset + t.data.len() * size;
         header.insert(
             t.name.to_string(),
-            json!({"dtype": "F32", "shape": t.shape, "data_offsets": [offset, end]}),
+            json!({"dtype": dtype, "shape": t.shape, "data_offsets": [offset, end]}),
         );
         offset = end;
     }
@@ -61,9 +129,7 @@ pub fn encode_safetensors(
     out.extend_from_slice(&(header_bytes.len() as u64).to_le_bytes());
     out.extend_from_slice(&header_bytes);
     for t in &sorted {
-        for v in t.data {
-            out.extend_from_slice(&v.to_le_bytes());
-        }
+        t.data.extend_le(&mut out);
     }
     out
 }
@@ -82,16 +148,8 @@ mod tests {
         ]);
         let bytes = encode_safetensors(
             &[
-                TensorOut {
-                    name: "w",
-                    shape: vec![2, 3],
-                    data: &a,
-                },
-                TensorOut {
-                    name: "b",
-                    shape: vec![1],
-                    data: &b,
-                },
+                TensorOut::f32("w", vec![2, 3], &a),
+                TensorOut::f32("b", vec![1], &b),
             ],
             &meta,
         );
@@ -122,31 +180,15 @@ mod tests {
         let m1 = BTreeMap::from([("k1".into(), "v".into()), ("k2".into(), "w".into())]);
         let x = encode_safetensors(
             &[
-                TensorOut {
-                    name: "a",
-                    shape: vec![2],
-                    data: &a,
-                },
-                TensorOut {
-                    name: "b",
-                    shape: vec![2],
-                    data: &a,
-                },
+                TensorOut::f32("a", vec![2], &a),
+                TensorOut::f32("b", vec![2], &a),
             ],
             &m1,
         );
         let y = encode_safetensors(
             &[
-                TensorOut {
-                    name: "b",
-                    shape: vec![2],
-                    data: &a,
-                },
-                TensorOut {
-                    name: "a",
-                    shape: vec![2],
-                    data: &a,
-                },
+                TensorOut::f32("b", vec![2], &a),
+                TensorOut::f32("a", vec![2], &a),
             ],
             &m1,
         );

@@ -17,6 +17,7 @@ pub const CALIBRATION_SPLIT: &str = "val";
 /// Runs `export`.
 pub fn run(args: &ExportArgs, printer: &Printer) -> anyhow::Result<Outcome> {
     let dir = FitDir::new(&args.fit);
+    dir.refuse_overwrite("--out", &args.out)?;
     let fit = dir.read()?;
     let mahalanobis = if args.with_mahalanobis {
         Some(dir.read_mahalanobis()?)

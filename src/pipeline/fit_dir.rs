@@ -31,6 +31,9 @@ pub const SCORES: &str = "scores.safetensors";
 /// File name of the report.
 pub const REPORT: &str = "report.json";
 
+/// Every file of a fit directory.
+pub const FILES: [&str; 5] = [HEAD, ORIGINAL_HEAD, MAHALANOBIS, SCORES, REPORT];
+
 /// A fit directory on disk.
 #[derive(Debug, Clone)]
 pub struct FitDir {
@@ -61,6 +64,31 @@ impl FitDir {
     /// The path of `file` inside the directory.
     pub fn path(&self, file: &str) -> PathBuf {
         self.root.join(file)
+    }
+
+    /// Refuses an output path (given with `flag`) that is one of the directory's own
+    /// files: the tool never writes its inputs.
+    pub fn refuse_overwrite(&self, flag: &str, out: &Path) -> anyhow::Result<()> {
+        // `dir/../dir/head.safetensors` and symlinked directories resolve to the same file.
+        let parent = match out.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
+        let (Ok(parent), Ok(root), Some(name)) = (
+            parent.canonicalize(),
+            self.root.canonicalize(),
+            out.file_name(),
+        ) else {
+            return Ok(());
+        };
+        if parent == root && FILES.iter().any(|f| name == std::ffi::OsStr::new(f)) {
+            anyhow::bail!(
+                "{flag} {}: would overwrite the input {} of the fit directory; choose another path",
+                out.display(),
+                name.to_string_lossy()
+            );
+        }
+        Ok(())
     }
 
     /// Reads the heads and the report, with errors that name the file.
@@ -125,21 +153,9 @@ pub fn encode_mahalanobis(m: &MahalanobisExport, metadata: &BTreeMap<String, Str
     let means: Vec<f32> = m.whitened_means.iter().copied().collect();
     encode_safetensors(
         &[
-            TensorOut {
-                name: "center",
-                shape: vec![d],
-                data: &center,
-            },
-            TensorOut {
-                name: "whitener",
-                shape: vec![d, d],
-                data: &whitener,
-            },
-            TensorOut {
-                name: "whitened_means",
-                shape: vec![k, d],
-                data: &means,
-            },
+            TensorOut::f32("center", vec![d], &center),
+            TensorOut::f32("whitener", vec![d, d], &whitener),
+            TensorOut::f32("whitened_means", vec![k, d], &means),
         ],
         metadata,
     )

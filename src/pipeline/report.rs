@@ -13,6 +13,9 @@ use crate::score::scores_file::scores_from_bytes;
 /// Runs `report`.
 pub fn run(args: &ReportArgs, printer: &Printer) -> anyhow::Result<Outcome> {
     let dir = FitDir::new(&args.fit);
+    if let Some(html) = &args.html {
+        dir.refuse_overwrite("--html", html)?;
+    }
     let report = Report::read(&dir.path(REPORT))?;
     print!("{}", render_summary(&report));
     if let Some(html) = &args.html {

@@ -1,7 +1,9 @@
 //! `validate`: the CI gate. Structure, provenance and ONNX Runtime parity checks from
 //! [`crate::validate`], plus the checks that need the fit directory's report: the
 //! features are among the hashed inputs, the report matches its schema, and (with
-//! `--baseline`) the headline metrics have not regressed.
+//! `--baseline`) the headline metrics have not regressed. Every input is read first: a
+//! missing or unreadable file, an ONNX file that does not decode, features that do not fit
+//! the head, or malformed JSON is bad input (exit 2) before ONNX Runtime is loaded.
 
 use std::path::{Path, PathBuf};
 
@@ -19,13 +21,22 @@ use crate::validate::{all_passed, validate, Check, Reference, ValidateInputs};
 pub fn run(args: &ValidateArgs, printer: &Printer) -> anyhow::Result<Outcome> {
     let dir = FitDir::new(&args.fit);
     let fit = dir.read()?;
+    let onnx = read_onnx(&args.onnx)?;
     // The Mahalanobis reference is needed only when the model has that output.
-    let mahalanobis = if has_output(&args.onnx, model::MAHALANOBIS) {
+    let has_mahalanobis = onnx
+        .graph
+        .is_some_and(|g| g.output.iter().any(|o| o.name == model::MAHALANOBIS));
+    let mahalanobis = if has_mahalanobis {
         Some(dir.read_mahalanobis()?)
     } else {
         None
     };
     let features = read_features(&args.features)?;
+    features.check_against(&fit.original)?;
+    // Every input is read before the model runs: bad input fails fast, with exit 2.
+    let report_path = args.report.clone().unwrap_or_else(|| dir.path(REPORT));
+    let report = read_json(&report_path)?;
+    let baseline = args.baseline.as_deref().map(read_json).transpose()?;
     let hashed = hashed_inputs(&fit.report);
     let inputs = ValidateInputs {
         onnx: &args.onnx,
@@ -49,11 +60,9 @@ pub fn run(args: &ValidateArgs, printer: &Printer) -> anyhow::Result<Outcome> {
         &features.sha256,
         &args.features,
     ));
-    let report_path = args.report.clone().unwrap_or_else(|| dir.path(REPORT));
-    let report = read_json(&report_path)?;
     checks.push(report_schema(&report, &report_path));
-    if let Some(baseline) = &args.baseline {
-        checks.extend(regression(&report, &read_json(baseline)?));
+    if let Some(baseline) = &baseline {
+        checks.extend(regression(&report, baseline));
     }
     print_table(&checks);
     Ok(if all_passed(&checks) {
@@ -63,15 +72,18 @@ pub fn run(args: &ValidateArgs, printer: &Printer) -> anyhow::Result<Outcome> {
     })
 }
 
-/// Whether the ONNX file declares output `name` (false when it cannot be read or
-/// decoded: the structure checks then report why).
-fn has_output(onnx: &Path, name: &str) -> bool {
+/// Reads and decodes the ONNX file. A file that is not an ONNX protobuf at all is bad
+/// input (exit 2), like a missing one; a model that decodes but breaks the contract is a
+/// failed check (exit 1).
+fn read_onnx(path: &Path) -> anyhow::Result<pb::ModelProto> {
     use prost::Message;
-    std::fs::read(onnx)
-        .ok()
-        .and_then(|b| pb::ModelProto::decode(b.as_slice()).ok())
-        .and_then(|m| m.graph)
-        .is_some_and(|g| g.output.iter().any(|o| o.name == name))
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    pb::ModelProto::decode(bytes.as_slice()).with_context(|| {
+        format!(
+            "{}: not an ONNX model (the protobuf does not decode)",
+            path.display()
+        )
+    })
 }
 
 fn read_json(path: &Path) -> anyhow::Result<Value> {
@@ -131,7 +143,7 @@ fn report_schema(report: &Value, path: &Path) -> Check {
 /// Non-inferiority against a baseline report: a headline metric regressed when its new
 /// value falls outside the baseline's own 95% bootstrap interval on the wrong side
 /// (below the lower bound for ROC-AUC and PRR, above the upper bound for AURC).
-fn regression(report: &Value, baseline: &Value) -> Vec<Check> {
+pub fn regression(report: &Value, baseline: &Value) -> Vec<Check> {
     let mut out = Vec::new();
     for (metric, higher_is_better) in [("roc_auc", true), ("prr", true), ("aurc", false)] {
         for split in ["test", "val"] {

@@ -26,15 +26,21 @@ impl Report {
 
     /// Reads and validates a `report.json`.
     pub fn read(path: &Path) -> Result<Report, ReportError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ReportError::Read {
+        let bytes = std::fs::read(path).map_err(|source| ReportError::Read {
             path: path.to_path_buf(),
             source,
         })?;
+        Self::from_json_bytes(path, &bytes)
+    }
+
+    /// Parses and validates the contents of a `report.json`, as [`Report::read`] does;
+    /// `path` only names the file in parse errors.
+    pub fn from_json_bytes(path: &Path, bytes: &[u8]) -> Result<Report, ReportError> {
         let parse = |source| ReportError::Parse {
             path: path.to_path_buf(),
             source,
         };
-        let value: serde_json::Value = serde_json::from_str(&text).map_err(parse)?;
+        let value: serde_json::Value = serde_json::from_slice(bytes).map_err(parse)?;
         validate_value(&value)?;
         serde_json::from_value(value).map_err(parse)
     }

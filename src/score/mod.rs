@@ -29,6 +29,6 @@ pub use evaluate::{
 };
 pub use logits::LogitStats;
 pub use mahalanobis::{Mahalanobis, MahalanobisParams, RelativeMahalanobis, WhiteningExport};
-pub use roc_auc::roc_auc;
+pub use roc_auc::{auc_standard_error, roc_auc};
 pub use scores_file::{scores_from_bytes, scores_to_bytes, SplitScores};
 pub use temperature::{TemperatureScaling, TemperatureScalingParams, TemperatureStatus};

@@ -3,16 +3,16 @@
 //! Layout: for each split `S`, tensors `S/labels` (i64), `S/predictions` (i64),
 //! `S/errors` (u8, 1 = wrong), `S/confidence` and `S/confidence_ts` (f64, top-class
 //! probability before/after temperature scaling) and `S/u/<method>` (f64 uncertainty,
-//! higher = less trust), all `[N]`. `__metadata__` holds only `format`, so the bytes are
-//! deterministic.
+//! higher = less trust), all `[N]`. `__metadata__` holds `format`. Written by
+//! [`encode_safetensors`], so the bytes are deterministic.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use ndarray::Array1;
-use safetensors::tensor::TensorView;
 use safetensors::{Dtype, SafeTensors};
 
 use super::ScoreError;
+use crate::output::{encode_safetensors, TensorData, TensorOut};
 
 /// Value of the `format` metadata key.
 pub const SCORES_FORMAT: &str = "adue-compile scores 1";
@@ -36,42 +36,75 @@ pub struct SplitScores {
     pub uncertainty: BTreeMap<String, Array1<f64>>,
 }
 
-fn bytes_f64(a: &Array1<f64>) -> Vec<u8> {
-    a.iter().flat_map(|v| v.to_le_bytes()).collect()
-}
-
-fn bytes_i64(a: &Array1<usize>) -> Vec<u8> {
-    a.iter().flat_map(|&v| (v as i64).to_le_bytes()).collect()
-}
-
-/// Serialises the scores of all splits.
+/// Serialises the scores of all splits (through the one deterministic encoder).
 pub fn scores_to_bytes(splits: &[SplitScores]) -> Result<Vec<u8>, ScoreError> {
-    let mut owned: Vec<(String, Dtype, Vec<u8>, usize)> = Vec::new();
-    for s in splits {
-        let n = s.labels.len();
-        let p = |k: &str| format!("{}/{k}", s.split);
-        owned.push((p("labels"), Dtype::I64, bytes_i64(&s.labels), n));
-        owned.push((p("predictions"), Dtype::I64, bytes_i64(&s.predictions), n));
-        let e = s.errors.iter().map(|&e| u8::from(e)).collect();
-        owned.push((p("errors"), Dtype::U8, e, n));
-        owned.push((p("confidence"), Dtype::F64, bytes_f64(&s.confidence), n));
-        owned.push((
-            p("confidence_ts"),
-            Dtype::F64,
-            bytes_f64(&s.confidence_ts),
-            n,
-        ));
-        for (m, u) in &s.uncertainty {
-            owned.push((p(&format!("u/{m}")), Dtype::F64, bytes_f64(u), u.len()));
+    // Owned little-endian-ready columns first; the tensors borrow them.
+    struct Columns {
+        names: Vec<String>,
+        labels: Vec<i64>,
+        predictions: Vec<i64>,
+        errors: Vec<u8>,
+    }
+    let to_i64 = |a: &Array1<usize>| -> Result<Vec<i64>, ScoreError> {
+        a.iter()
+            .map(|&v| {
+                i64::try_from(v)
+                    .map_err(|_| ScoreError::ScoresFile(format!("label {v} overflows i64")))
+            })
+            .collect()
+    };
+    let columns = splits
+        .iter()
+        .map(|s| {
+            let p = |k: &str| format!("{}/{k}", s.split);
+            let mut names = [
+                "labels",
+                "predictions",
+                "errors",
+                "confidence",
+                "confidence_ts",
+            ]
+            .map(p)
+            .to_vec();
+            names.extend(s.uncertainty.keys().map(|m| p(&format!("u/{m}"))));
+            Ok(Columns {
+                names,
+                labels: to_i64(&s.labels)?,
+                predictions: to_i64(&s.predictions)?,
+                errors: s.errors.iter().map(|&e| u8::from(e)).collect(),
+            })
+        })
+        .collect::<Result<Vec<_>, ScoreError>>()?;
+    let mut tensors = Vec::new();
+    for (s, c) in splits.iter().zip(&columns) {
+        let data = [
+            TensorData::I64(&c.labels),
+            TensorData::I64(&c.predictions),
+            TensorData::U8(&c.errors),
+            TensorData::F64(f64_column(&s.confidence)?),
+            TensorData::F64(f64_column(&s.confidence_ts)?),
+        ];
+        let methods = s
+            .uncertainty
+            .values()
+            .map(|u| f64_column(u).map(TensorData::F64))
+            .collect::<Result<Vec<_>, _>>()?;
+        for (name, data) in c.names.iter().zip(data.into_iter().chain(methods)) {
+            tensors.push(TensorOut {
+                name,
+                shape: vec![data.len()],
+                data,
+            });
         }
     }
-    let views = owned
-        .iter()
-        .map(|(name, dt, b, n)| Ok((name.clone(), TensorView::new(*dt, vec![*n], b)?)))
-        .collect::<Result<Vec<_>, safetensors::SafeTensorError>>()
-        .map_err(|e| ScoreError::ScoresFile(e.to_string()))?;
-    let meta = HashMap::from([("format".to_string(), SCORES_FORMAT.to_string())]);
-    safetensors::serialize(views, Some(meta)).map_err(|e| ScoreError::ScoresFile(e.to_string()))
+    let meta = BTreeMap::from([("format".to_string(), SCORES_FORMAT.to_string())]);
+    Ok(encode_safetensors(&tensors, &meta))
+}
+
+/// A score column as a slice (they are built contiguous).
+fn f64_column(a: &Array1<f64>) -> Result<&[f64], ScoreError> {
+    a.as_slice()
+        .ok_or_else(|| ScoreError::ScoresFile("non-contiguous score column".into()))
 }
 
 /// Parses a file written by [`scores_to_bytes`]; splits in name order.

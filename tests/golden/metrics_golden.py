@@ -8,8 +8,9 @@ Mahalanobis / relative-Mahalanobis / temperature-scaled scores, their ROC-AUC, A
 E-AURC and PRR, and the calibration metrics before and after temperature scaling; plus
 the jitter and condition estimate of the covariances and the fitted temperature.
 
-Cases: the real fixtures under fixtures/<case>/ (when present) and the synthetic cases
-under tests/golden/synthetic/<case>/ (make_synthetic.py).
+Cases: the real fixtures under fixtures/<case>/, the random-init reader-coverage cases under
+tests/data/<case>/ (when present), and the synthetic cases under tests/golden/synthetic/<case>/
+(make_synthetic.py).
 
 Usage: python tests/golden/metrics_golden.py [CASE ...]   (requirements-golden.txt)
 
@@ -35,7 +36,8 @@ from sklearn.metrics import roc_auc_score
 
 HERE = pathlib.Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
-REAL = ["bbc-roberta", "bbc-bert-linear", "tiny-llama-576", "tiny-electra-gelu"]
+REAL = ["bbc-roberta", "bbc-bert-linear", "bbc-minilm-score"]
+READER_COVERAGE = ["tiny-llama-576", "tiny-electra-gelu"]
 SYNTHETIC = ["synth-4class", "synth-singular", "synth-degenerate"]
 MAX_CONDITION = 1e10
 RELATIVE_JITTERS = [0.0] + [10.0**k for k in range(-10, 1)]
@@ -46,6 +48,8 @@ T_MIN, T_MAX = 0.01, 100.0
 def case_dir(case):
     if case in REAL:
         return pathlib.Path("fixtures") / case
+    if case in READER_COVERAGE:
+        return pathlib.Path("tests/data") / case
     return pathlib.Path("tests/golden/synthetic") / case
 
 
@@ -268,5 +272,5 @@ def run_case(case):
 
 
 if __name__ == "__main__":
-    for case in sys.argv[1:] or REAL + SYNTHETIC:
+    for case in sys.argv[1:] or REAL + READER_COVERAGE + SYNTHETIC:
         run_case(case)

@@ -1,5 +1,6 @@
-//! Export, validate and threshold certification on the real fixtures
-//! (`fixtures/<case>/`: PEFT adapter + train / val / test feature splits).
+//! Export, validate and threshold certification on the real fixtures (`fixtures/<case>/`:
+//! PEFT adapter + train / val / test feature splits) and the reader-coverage cases
+//! (`tests/data/<case>/`, same layout).
 //!
 //! The UE head here is the original head itself (θ₀, where AdUE's fit starts): these
 //! tests are about the exporter and the threshold, not the fit.
@@ -15,13 +16,12 @@ use linfa_linalg::triangular::{SolveTriangular, UPLO};
 use ndarray::{Array1, Array2, Axis};
 
 use super::export_support::metadata;
-use super::util::{fixture, fixture_cases};
+use super::util::{fixture, fixture_cases, reader_cases};
 
-/// The fixture cases, or `None` (skipped loudly) when the checkout has none; under
-/// `CI=true` a missing fixture is a failure.
+/// The fixture and reader-coverage cases, or `None` (skipped loudly) when the checkout has
+/// no fixtures; under `CI=true` a missing fixture is a failure.
 fn cases() -> Option<Vec<String>> {
-    let cases = fixture_cases();
-    if cases.is_empty() {
+    if fixture_cases().is_empty() {
         assert!(
             std::env::var("CI").map_or(true, |v| v != "true"),
             "CI=true but fixtures/ has no cases"
@@ -29,7 +29,7 @@ fn cases() -> Option<Vec<String>> {
         eprintln!("SKIPPED: no fixtures/<case>/adapter in this checkout");
         return None;
     }
-    Some(cases)
+    Some(reader_cases())
 }
 
 struct Fixture {

@@ -13,6 +13,8 @@ mod fit_fixtures;
 mod fit_head_file;
 mod fit_optim;
 mod fit_support;
+mod fuzz_regressions;
+mod hostile;
 mod load_checkpoint;
 mod load_features;
 mod load_fixtures;

@@ -17,7 +17,7 @@ use adue_compile::score::{
 use ndarray::{Array1, Axis};
 
 use crate::score_golden::{read_split, split_inputs};
-use crate::util::root;
+use crate::util::{case_dir, reader_cases, root};
 use adue_compile::load::FeatureSet;
 
 /// `U(θ₀)` per row of logits.
@@ -119,22 +119,21 @@ pub fn case_report(dir: &Path, resamples: usize) -> (Report, Evaluation) {
     (report, eval)
 }
 
-/// The synthetic cases, and the real fixtures that are present.
+/// The synthetic cases, then the real fixtures and the reader-coverage cases that are present
+/// (directories relative to the crate root).
 pub fn report_cases() -> Vec<(String, std::path::PathBuf)> {
     let mut v: Vec<(String, std::path::PathBuf)> =
         ["synth-4class", "synth-singular", "synth-degenerate"]
             .iter()
             .map(|c| (c.to_string(), Path::new("tests/golden/synthetic").join(c)))
             .collect();
-    for c in [
-        "bbc-roberta",
-        "bbc-bert-linear",
-        "tiny-llama-576",
-        "tiny-electra-gelu",
-    ] {
-        let d = Path::new("fixtures").join(c);
+    for c in reader_cases() {
+        let d = case_dir(&c)
+            .strip_prefix(root())
+            .expect("case directories are under the crate root")
+            .to_path_buf();
         if root().join(&d).join("train.safetensors").exists() {
-            v.push((c.to_string(), d));
+            v.push((c, d));
         }
     }
     v

@@ -4,17 +4,27 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-/// The crate root (where `fixtures/` lives).
+/// The crate root (where `fixtures/` and `tests/data/` live).
 pub fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// `fixtures/<case>/<file>`.
+/// `<case dir>/<file>`: `fixtures/<case>/<file>` for a fixture, `tests/data/<case>/<file>`
+/// for a reader-coverage case.
 pub fn fixture(case: &str, file: &str) -> PathBuf {
-    root().join("fixtures").join(case).join(file)
+    case_dir(case).join(file)
 }
 
-/// Every committed fixture case (a directory of `fixtures/` with an `adapter/`), sorted.
+/// Where a case lives: reader-coverage cases in `tests/data/`, fixtures in `fixtures/`.
+pub fn case_dir(case: &str) -> PathBuf {
+    if READER_COVERAGE_CASES.contains(&case) {
+        root().join("tests/data").join(case)
+    } else {
+        root().join("fixtures").join(case)
+    }
+}
+
+/// Every committed real fixture (a directory of `fixtures/` with an `adapter/`), sorted.
 pub fn fixture_cases() -> Vec<String> {
     let mut out: Vec<String> = std::fs::read_dir(root().join("fixtures"))
         .map(|rd| {
@@ -29,7 +39,21 @@ pub fn fixture_cases() -> Vec<String> {
 }
 
 /// The real fixtures made from MiniLM and BBC News (the main cases).
-pub const MAIN_CASES: [&str; 2] = ["bbc-roberta", "bbc-bert-linear"];
+pub const MAIN_CASES: [&str; 3] = ["bbc-roberta", "bbc-bert-linear", "bbc-minilm-score"];
+
+/// Reader-coverage data in `tests/data/<case>/`, laid out like a fixture: real BBC text and
+/// labels but RANDOM-INIT weights (LLaMA keys with a bias-free `score` carrying rsLoRA
+/// factors; ELECTRA dense → gelu). They exercise the readers and the exporter; they are not
+/// fixtures, and say nothing about how well AdUE works.
+pub const READER_COVERAGE_CASES: [&str; 2] = ["tiny-electra-gelu", "tiny-llama-576"];
+
+/// The fixtures, then the reader-coverage cases: every case the readers, the exporter and
+/// the parity checks run on.
+pub fn reader_cases() -> Vec<String> {
+    let mut out = fixture_cases();
+    out.extend(READER_COVERAGE_CASES.iter().map(|c| c.to_string()));
+    out
+}
 
 /// Runs the `adue-compile` binary with `args`.
 pub fn run(args: &[&dyn AsRef<std::ffi::OsStr>]) -> Output {

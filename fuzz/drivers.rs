@@ -1,0 +1,188 @@
+//! One driver per fuzz target: the bytes of one input file through the crate's public API,
+//! exactly as the tool reads that kind of file. Shared by the fuzz targets
+//! (`fuzz/fuzz_targets/*.rs`) and the regression test of their findings
+//! (`tests/it/fuzz_regressions.rs`), which includes this file with `#[path]`.
+//!
+//! Each driver returns `Err` with the message the user would see when the input is
+//! rejected, `Ok` when it is accepted; it never panics on any input (a panic is a finding).
+//! The file names below are the names the errors must carry.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use adue_compile::fit::Grid;
+use adue_compile::head::{Activation, Head, UeSpec};
+use adue_compile::load::SafetensorsFile;
+use adue_compile::load::{features_from_safetensors, lora_scaling, AdapterConfig, NpyFile};
+use adue_compile::pipeline::validate::regression;
+use adue_compile::report::{render_html, render_summary, schema, Curves, Report};
+use adue_compile::score::scores_file::SplitScores;
+use adue_compile::validate::{provenance, structure, Reference};
+use ndarray::{array, Array1, Array2};
+use serde_json::{json, Value};
+
+/// Name of the file in errors, per target.
+pub const SAFETENSORS_NAME: &str = "fuzz.safetensors";
+/// See [`SAFETENSORS_NAME`].
+pub const NPY_NAME: &str = "features.npy";
+/// See [`SAFETENSORS_NAME`].
+pub const ADAPTER_CONFIG_NAME: &str = "adapter_config.json";
+/// See [`SAFETENSORS_NAME`].
+pub const GRID_NAME: &str = "grid.json";
+/// See [`SAFETENSORS_NAME`].
+pub const REPORT_NAME: &str = "report.json";
+
+/// The safetensors reader (`SafetensorsFile`): header length, JSON header, dtypes, shapes,
+/// data offsets; then every tensor through the decoders the loaders use, and the whole
+/// file as a feature set (CONTRACT §1).
+pub fn safetensors(data: &[u8]) -> Result<(), String> {
+    let file = SafetensorsFile::from_bytes(Path::new(SAFETENSORS_NAME), data.to_vec())
+        .map_err(|e| e.to_string())?;
+    let _ = file.metadata();
+    for name in file.names() {
+        let Some(view) = file.get(name) else {
+            return Err(format!("listed tensor `{name}` cannot be read"));
+        };
+        let _ = view.to_f32_matrix("[N, D]");
+        let _ = view.to_f32_vector("[C]");
+        let _ = view.to_i64_vector("[N]");
+    }
+    let _ = file.require("no such tensor");
+    features_from_safetensors(&file, || Ok(String::new()))
+        .map(drop)
+        .map_err(|e| e.to_string())
+}
+
+/// The `.npy` reader (`NpyFile`): magic, version, header length, the Python dict header
+/// (descr, fortran_order, shape); then the array through the decoders of the loader.
+pub fn npy(data: &[u8]) -> Result<(), String> {
+    let file =
+        NpyFile::from_bytes(Path::new(NPY_NAME), data.to_vec()).map_err(|e| e.to_string())?;
+    let view = file.view();
+    let _ = view.to_f32_vector("[C]");
+    let _ = view.to_i64_vector("[N]");
+    view.to_f32_matrix("[N, D]")
+        .map(drop)
+        .map_err(|e| e.to_string())
+}
+
+/// The modules `read_checkpoint` looks up in an adapter configuration (CONTRACT §2).
+const HEAD_MODULES: [&str; 4] = [
+    "score",
+    "classifier",
+    "classifier.dense",
+    "classifier.out_proj",
+];
+
+/// PEFT `adapter_config.json` (`AdapterConfig`): the JSON, the typed fields, then the rank
+/// and alpha lookups (`rank_pattern` / `alpha_pattern` keys are regular expressions) for
+/// every head module, as the checkpoint reader does.
+pub fn adapter_config(data: &[u8]) -> Result<(), String> {
+    let config = AdapterConfig::from_bytes(Path::new(ADAPTER_CONFIG_NAME), data)
+        .map_err(|e| e.to_string())?;
+    for module in HEAD_MODULES {
+        let rank = config.rank_for(module).map_err(|e| e.to_string())?;
+        let alpha = config.alpha_for(module).map_err(|e| e.to_string())?;
+        if let (Some(r), Some(a)) = (rank, alpha) {
+            let _ = lora_scaling(a, r, config.use_rslora);
+        }
+    }
+    Ok(())
+}
+
+/// `fit --grid FILE.json` (`Grid`): parsing, validation and the list of configurations
+/// `fit` trains.
+pub fn grid(data: &[u8]) -> Result<(), String> {
+    let grid = Grid::from_json_bytes(Path::new(GRID_NAME), data).map_err(|e| e.to_string())?;
+    let configs = grid.configurations();
+    if configs.len() != grid.len() {
+        return Err(format!(
+            "{} configurations for a grid of {}",
+            configs.len(),
+            grid.len()
+        ));
+    }
+    Ok(())
+}
+
+/// A dense GELU head of the `tiny-electra-gelu` fixture's size (D = 64, C = 2), the
+/// reference of the ONNX checks.
+fn reference_head() -> Head {
+    Head::Dense {
+        dense_weight: Array2::zeros((64, 64)),
+        dense_bias: Array1::zeros(64),
+        activation: Activation::Gelu,
+        out_weight: Array2::zeros((2, 64)),
+        out_bias: Array1::zeros(2),
+    }
+}
+
+/// ONNX reading in `validate`: the protobuf decode and every check `validate` runs on the
+/// decoded model before ONNX Runtime (structure: IR, opset, operators, external data, IO
+/// names / types / shapes; provenance: metadata keys, UE spec, threshold). `Err` lists the
+/// failed checks.
+pub fn onnx(data: &[u8]) -> Result<(), String> {
+    let (original, ue_head) = (reference_head(), reference_head());
+    let reference = Reference {
+        original: &original,
+        ue_head: &ue_head,
+        spec: UeSpec::paper(),
+        mahalanobis: None,
+    };
+    let mut checks = Vec::new();
+    if let Some(model) = structure::check(data, &reference, &mut checks) {
+        // No input files to hash: the provenance checks read nothing from disk.
+        provenance::check(&model, &reference, &[], &mut checks).map_err(|e| e.to_string())?;
+        let _ = provenance::recorded_threshold(&provenance::metadata_map(&model));
+    } else if checks.iter().all(|c| c.passed) {
+        return Err("the model was rejected without a failed check".to_string());
+    }
+    let failed: Vec<String> = checks
+        .iter()
+        .filter(|c| !c.passed)
+        .map(|c| format!("{}: {}", c.name, c.detail))
+        .collect();
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(failed.join("; "))
+    }
+}
+
+/// Scores of a 4-row split, for the HTML page's curves.
+fn curves() -> Option<Curves> {
+    let s = SplitScores {
+        split: "test".into(),
+        labels: array![0, 1, 1, 0],
+        predictions: array![0, 1, 0, 0],
+        errors: array![false, false, true, false],
+        confidence: array![0.95, 0.5, 0.6, 0.97],
+        confidence_ts: array![0.9, 0.5, 0.55, 0.92],
+        uncertainty: BTreeMap::from([("adue".to_string(), array![0.1, 0.3, 0.8, 0.1])]),
+    };
+    Curves::preferred(&[s])
+}
+
+/// `report.json` as `report` reads it (`Report::from_json_bytes`: JSON, schema, typed
+/// model; then the text summary and the HTML page), and a report or `--baseline` as
+/// `validate` reads it (the `report.schema` check, and the regression checks against a
+/// well-formed report both ways). `Err` is `Report::from_json_bytes`'s error.
+pub fn report(data: &[u8]) -> Result<(), String> {
+    if let Ok(value) = serde_json::from_slice::<Value>(data) {
+        let _ = schema::validate_value(&value);
+        let other = json!({"methods": {"adue": {"test": {
+            "roc_auc": {"value": 0.8, "ci95": [0.7, 0.9]},
+            "prr": {"value": 0.4, "ci95": [0.3, 0.5]},
+            "aurc": {"value": 0.1, "ci95": [0.05, 0.15]}}}}});
+        let _ = regression(&value, &other);
+        let _ = regression(&other, &value);
+        let _ = regression(&value, &value);
+    }
+    let report =
+        Report::from_json_bytes(Path::new(REPORT_NAME), data).map_err(|e| e.to_string())?;
+    let _ = render_summary(&report);
+    if let Some(curves) = curves() {
+        let _ = render_html(&report, &curves);
+    }
+    Ok(())
+}

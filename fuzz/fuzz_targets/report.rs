@@ -1,0 +1,10 @@
+//! Fuzz target `report`: see `drivers::report`.
+#![no_main]
+
+#[path = "../drivers.rs"]
+#[allow(dead_code)]
+mod drivers;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    let _ = drivers::report(data);
+});

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Builds the seed corpora of the fuzz targets in fuzz/corpus/<target>/ from real files:
+# fixtures/ and tests/data/ for the inputs, and (for onnx and report) the artifacts of a real
+# `fit` + `export` of the tiny fixtures. Idempotent; existing corpus files are kept.
+#
+# Usage (from the repository root): bash fuzz/seed-corpora.sh
+# Needs a stable toolchain (it runs `cargo run --release`); CARGO_TARGET_DIR is honoured.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+C=fuzz/corpus
+mkdir -p "$C"/{safetensors,npy,adapter_config,grid,onnx,report}
+
+# safetensors: the small feature, adapter and model files (headers with every layout).
+for f in tests/data/peft_lora_head/*/test.safetensors \
+         tests/data/peft_lora_head/*/adapter/adapter_model.safetensors \
+         tests/data/peft_lora_head/*/base/model.safetensors \
+         tests/golden/synthetic/synth-degenerate/test.safetensors \
+         fixtures/tiny-electra-gelu/test.safetensors \
+         fixtures/tiny-electra-gelu/adapter/adapter_model.safetensors; do
+  cp "$f" "$C/safetensors/$(echo "$f" | tr / _)"
+done
+
+# npy: the .npy feature directory of the tests (f4 [N, D], i8 [N], f4 [N, C]).
+for f in tests/data/npy/*.npy; do cp "$f" "$C/npy/$(basename "$f")"; done
+
+# adapter_config.json of every PEFT adapter in the repository.
+for f in fixtures/*/adapter/adapter_config.json tests/data/peft_lora_head/*/*/adapter_config.json; do
+  cp "$f" "$C/adapter_config/$(echo "$f" | tr / _)"
+done
+
+# grid: the built-in grids and a one-point grid, as --grid files.
+echo '{"alpha": [0, 0.1, 0.3, 1], "beta": [0.01, 0.1, 0.5, 1], "lr": [1e-5, 1e-4, 1e-3], "epochs": [5, 10, 20]}' > "$C/grid/paper.json"
+echo '{"alpha": [0, 1], "beta": [0.01, 0.1, 1], "lr": [0.0001, 0.001], "epochs": [20]}' > "$C/grid/quick.json"
+echo '{"alpha": [1.0], "beta": [0.1], "lr": [1e-3], "epochs": [2]}' > "$C/grid/one.json"
+
+# onnx and report: fit the two tiny fixtures (one dense, one linear head) on a one-point
+# grid, export each plain and with the certified threshold (and one Mahalanobis output).
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+cargo build --release --quiet
+bin="${CARGO_TARGET_DIR:-target}/release/adue-compile"
+for case in tiny-electra-gelu tiny-llama-576; do
+  fx=fixtures/$case
+  "$bin" -q fit --checkpoint "$fx/adapter" --train "$fx/train.safetensors" \
+    --val "$fx/val.safetensors" --test "$fx/test.safetensors" \
+    --grid "$C/grid/one.json" --out "$tmp/$case" >/dev/null
+  cp "$tmp/$case/report.json" "$C/report/$case.report.json"
+  "$bin" -q export --fit "$tmp/$case" --out "$C/onnx/$case.onnx" >/dev/null
+done
+# The Mahalanobis output of the small-D case (D = 576 would give a 1.3 MB whitener).
+"$bin" -q export --fit "$tmp/tiny-electra-gelu" --with-mahalanobis --target-risk 0.3 --delta 0.1 \
+  --out "$C/onnx/tiny-electra-gelu.mahalanobis-threshold.onnx" >/dev/null
+"$bin" -q export --fit "$tmp/tiny-llama-576" --target-risk 0.5 --delta 0.2 \
+  --out "$C/onnx/tiny-llama-576.threshold.onnx" >/dev/null
+ls -l "$C"/* | awk 'NF > 3 {n++; b += $5} END {print n " seed files, " b " bytes"}'

@@ -5,6 +5,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use super::FitError;
+use crate::load::{read_capped, MAX_JSON_BYTES};
 
 /// Axes of the hyperparameter grid: every combination of α (alignment to the softmax
 /// response), β (L2-SP pull towards the original weights), peak learning rate and number of
@@ -82,7 +83,7 @@ impl Grid {
     /// Reads a grid from a JSON object `{"alpha": [..], "beta": [..], "lr": [..], "epochs": [..]}`
     /// and validates it ([`Grid::validate`]). Errors name the file.
     pub fn from_json_file(path: &Path) -> Result<Self, FitError> {
-        let bytes = std::fs::read(path).map_err(|e| FitError::GridFile {
+        let bytes = read_capped(path, MAX_JSON_BYTES).map_err(|e| FitError::GridFile {
             path: path.to_path_buf(),
             reason: e.to_string(),
         })?;

@@ -4,11 +4,12 @@ use std::path::Path;
 
 use serde_json::Value;
 
+use super::capped_read::{read_capped, MAX_JSON_BYTES};
 use super::error::LoadError;
 
 /// Reads and parses `path`; a parse error names the file, line and column.
 pub(crate) fn read_json(path: &Path) -> Result<Value, LoadError> {
-    let bytes = std::fs::read(path).map_err(|e| LoadError::io(path, e))?;
+    let bytes = read_capped(path, MAX_JSON_BYTES).map_err(|e| LoadError::io(path, e))?;
     parse_json(path, &bytes)
 }
 

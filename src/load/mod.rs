@@ -9,6 +9,7 @@
 mod activation_source;
 mod adapter_config;
 mod base_model;
+mod capped_read;
 mod checkpoint;
 mod digest;
 mod dtype;
@@ -27,6 +28,7 @@ mod tensor_view;
 pub use crate::head::argmax;
 pub use activation_source::{activation_for_name, ActivationSource};
 pub use adapter_config::{AdapterConfig, ADAPTER_CONFIG};
+pub use capped_read::{read_capped, MAX_JSON_BYTES, MAX_MODEL_BYTES};
 pub use checkpoint::{read_checkpoint, Checkpoint, ADAPTER_WEIGHTS, MODEL_WEIGHTS};
 pub use digest::{sha256_file, sha256_manifest, InputFile};
 pub use dtype::Dtype;

@@ -9,6 +9,7 @@ use super::fit_dir::{FitDir, SCORES};
 use super::Outcome;
 use crate::cli::{ExportArgs, Printer};
 use crate::export::{self, certify, metadata, CertifiedThreshold, ExportSpec};
+use crate::load::{read_capped, MAX_MODEL_BYTES};
 use crate::score::scores_file::scores_from_bytes;
 
 /// The split the rejection threshold is certified on: held out from AdUE's training.
@@ -109,7 +110,8 @@ pub fn provenance(report: &Value) -> anyhow::Result<BTreeMap<String, String>> {
 /// The AdUE scores and errors of a split, from `scores.safetensors`.
 fn split_scores(dir: &FitDir, split: &str) -> anyhow::Result<Option<(Vec<f32>, Vec<bool>)>> {
     let path = dir.path(SCORES);
-    let bytes = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    let bytes = read_capped(&path, MAX_MODEL_BYTES)
+        .with_context(|| format!("cannot read {}", path.display()))?;
     let splits = scores_from_bytes(&bytes).with_context(|| format!("{}", path.display()))?;
     let Some(s) = splits.into_iter().find(|s| s.split == split) else {
         return Ok(None);

@@ -17,7 +17,7 @@ use anyhow::Context;
 use crate::export::MahalanobisExport;
 use crate::fit::read_head;
 use crate::head::{Head, UeSpec};
-use crate::load::SafetensorsFile;
+use crate::load::{read_capped, SafetensorsFile, MAX_JSON_BYTES};
 use crate::output::{encode_safetensors, TensorOut};
 
 /// File name of the fitted UE head.
@@ -103,9 +103,9 @@ impl FitDir {
         let (ue_head, spec, _) = read_head(&self.path(HEAD))?;
         let (original, _, _) = read_head(&self.path(ORIGINAL_HEAD))?;
         let report_path = self.path(REPORT);
-        let text = std::fs::read_to_string(&report_path)
+        let text = read_capped(&report_path, MAX_JSON_BYTES)
             .with_context(|| format!("cannot read {}", report_path.display()))?;
-        let report = serde_json::from_str(&text)
+        let report = serde_json::from_slice(&text)
             .with_context(|| format!("{}: not valid JSON", report_path.display()))?;
         if original.input_dim() != ue_head.input_dim()
             || original.num_classes() != ue_head.num_classes()

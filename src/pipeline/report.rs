@@ -6,6 +6,7 @@ use anyhow::Context;
 use super::fit_dir::{FitDir, REPORT, SCORES};
 use super::Outcome;
 use crate::cli::{Printer, ReportArgs};
+use crate::load::{read_capped, MAX_MODEL_BYTES};
 use crate::output::write_atomic;
 use crate::report::{render_html, render_summary, Curves, Report};
 use crate::score::scores_file::scores_from_bytes;
@@ -20,8 +21,8 @@ pub fn run(args: &ReportArgs, printer: &Printer) -> anyhow::Result<Outcome> {
     print!("{}", render_summary(&report));
     if let Some(html) = &args.html {
         let path = dir.path(SCORES);
-        let bytes =
-            std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        let bytes = read_capped(&path, MAX_MODEL_BYTES)
+            .with_context(|| format!("cannot read {}", path.display()))?;
         let scores = scores_from_bytes(&bytes).with_context(|| format!("{}", path.display()))?;
         let curves = Curves::preferred(&scores)
             .with_context(|| format!("{}: no split with scores to plot", path.display()))?;

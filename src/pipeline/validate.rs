@@ -14,7 +14,7 @@ use super::fit_dir::{FitDir, REPORT};
 use super::Outcome;
 use crate::cli::{Printer, ValidateArgs};
 use crate::export::{model, pb};
-use crate::load::read_features;
+use crate::load::{read_capped, read_features, MAX_JSON_BYTES, MAX_MODEL_BYTES};
 use crate::validate::{all_passed, validate, Check, Reference, ValidateInputs};
 
 /// Runs `validate`; prints one line per check; exit 1 when any fails.
@@ -77,7 +77,8 @@ pub fn run(args: &ValidateArgs, printer: &Printer) -> anyhow::Result<Outcome> {
 /// failed check (exit 1).
 fn read_onnx(path: &Path) -> anyhow::Result<pb::ModelProto> {
     use prost::Message;
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let bytes = read_capped(path, MAX_MODEL_BYTES)
+        .with_context(|| format!("cannot read {}", path.display()))?;
     pb::ModelProto::decode(bytes.as_slice()).with_context(|| {
         format!(
             "{}: not an ONNX model (the protobuf does not decode)",
@@ -87,9 +88,9 @@ fn read_onnx(path: &Path) -> anyhow::Result<pb::ModelProto> {
 }
 
 fn read_json(path: &Path) -> anyhow::Result<Value> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    serde_json::from_str(&text).with_context(|| format!("{}: not valid JSON", path.display()))
+    let text = read_capped(path, MAX_JSON_BYTES)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    serde_json::from_slice(&text).with_context(|| format!("{}: not valid JSON", path.display()))
 }
 
 /// `(name, path)` of every recorded input file that is still where it was: their hashes

@@ -5,6 +5,7 @@ use std::path::Path;
 
 use super::schema::validate_value;
 use super::{Report, ReportError};
+use crate::load::{read_capped, MAX_JSON_BYTES};
 
 impl Report {
     /// The report as pretty JSON (keys in a fixed order, so identical reports give
@@ -26,7 +27,7 @@ impl Report {
 
     /// Reads and validates a `report.json`.
     pub fn read(path: &Path) -> Result<Report, ReportError> {
-        let bytes = std::fs::read(path).map_err(|source| ReportError::Read {
+        let bytes = read_capped(path, MAX_JSON_BYTES).map_err(|source| ReportError::Read {
             path: path.to_path_buf(),
             source,
         })?;

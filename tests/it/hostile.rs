@@ -728,6 +728,15 @@ pub fn corpus() -> Vec<Case> {
             expect: Expect::Rejected(&["grid file", "No such file"]),
         },
         Case {
+            name: "grid-endless",
+            wrong: "grid path is an endless device (/dev/zero)",
+            setup: |c| {
+                let g = PathBuf::from("/dev/zero");
+                (set(c.fit(&fixture(SMALL, "train.safetensors"), &[]), "--grid", &g), shown(&g))
+            },
+            expect: Expect::Rejected(&["grid file", "larger than the 64 MiB"]),
+        },
+        Case {
             name: "grid-bad-values",
             wrong: "grid with lr 0",
             setup: |c| {

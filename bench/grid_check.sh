@@ -9,13 +9,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SEEDS=${SEEDS:-"0 1 2"}
 PYTHON=${PYTHON:-python3}
-cargo build --release --bench fit >&2
-BIN=$(cargo bench --bench fit --no-run --message-format=json 2>/dev/null \
-  | "$PYTHON" -c 'import json,sys
-for line in sys.stdin:
-    m = json.loads(line)
-    if m.get("reason") == "compiler-artifact" and m.get("executable") and m["target"]["name"] == "fit":
-        print(m["executable"])')
+. bench/fit_bin.sh
+BIN=$(fit_bench_bin)
 {
   for grid in bench/grids/*.json; do
     for dir in fixtures/*/ tests/data/tiny-*/; do

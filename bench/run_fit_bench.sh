@@ -28,13 +28,8 @@ for arg in "$@"; do
   esac
 done
 
-cargo build --release --bench fit >&2
-BIN=$(cargo bench --bench fit --no-run --message-format=json 2>/dev/null \
-  | "$PYTHON" -c 'import json,sys
-for line in sys.stdin:
-    m = json.loads(line)
-    if m.get("reason") == "compiler-artifact" and m.get("executable") and m["target"]["name"] == "fit":
-        print(m["executable"])')
+. bench/fit_bin.sh
+BIN=$(fit_bench_bin)
 
 # run CASE SPLIT_DIR GRID HEAD_ARGS...: one Rust run, then PyTorch with 1 and 2 threads.
 run() {

@@ -132,7 +132,10 @@ pub fn run(args: &FitArgs, printer: &Printer) -> anyhow::Result<Outcome> {
         .map(|t| Split::take("test", t, head))
         .transpose()?;
 
-    if let Some(w) = selection_noise_warning(&val, params.grid().len()) {
+    let warnings: Vec<String> = selection_noise_warning(&val, params.grid().len())
+        .into_iter()
+        .collect();
+    for w in &warnings {
         printer.warn(w);
     }
     printer.stage(format!(
@@ -177,7 +180,10 @@ pub fn run(args: &FitArgs, printer: &Printer) -> anyhow::Result<Outcome> {
         label_names: train_fs.label_names(),
         inputs: input_files(&ckpt, args, &[&train_fs], &val_fs, &test_fs, &md_fs),
         head: Some(HeadSummary::new(head, &outcome.spec)?),
-        fit: fit_section(&outcome, args.lambda)?,
+        fit: FitSection {
+            warnings,
+            ..fit_section(&outcome, args.lambda)?
+        },
         evaluation: evaluation.sections,
         timing: BTreeMap::new(),
     })?;

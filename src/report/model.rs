@@ -324,6 +324,10 @@ pub struct FitSection {
     pub grid: Vec<GridEntry>,
     /// What selected it.
     pub selection_metric: String,
+    /// Caveats about the selection that the user should act on (for example a validation split
+    /// too small to select on); absent when there are none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 impl FitSection {
@@ -347,6 +351,7 @@ impl FitSection {
             selected,
             grid,
             selection_metric: "val_roc_auc".into(),
+            warnings: Vec::new(),
         })
     }
 }

@@ -90,6 +90,7 @@ fn fit_export_validate_on_every_main_fixture() {
             "{case}: AdUE test ROC-AUC {adue} vs softmax response {sr}"
         );
         assert!(!stderr(&o).contains("warning:"), "{case}: {}", stderr(&o));
+        assert!(r["fit"].get("warnings").is_none(), "{case}: {}", r["fit"]);
 
         let onnx = tmp.path().join("head.onnx");
         let o = export(
@@ -334,5 +335,13 @@ fn a_validation_split_too_small_to_select_on_is_warned_about() {
             && err.contains("selects among 144 configurations")
             && err.contains("standard error of about 0.07"),
         "{err}"
+    );
+    // The same caveat is recorded for CI in report.json.
+    let r = report(&tmp.path().join("fit"));
+    let w = r["fit"]["warnings"][0].as_str().unwrap_or_default();
+    assert!(
+        w.starts_with("the validation split has 22 errors"),
+        "{}",
+        r["fit"]
     );
 }

@@ -8,7 +8,7 @@ use adue_compile::head::Head;
 use adue_compile::load::{read_checkpoint, read_features, FeatureSet};
 use adue_compile::score::{roc_auc, LogitStats};
 use anyhow::{bail, Result};
-use ndarray::{Array1, Array2};
+use ndarray::Array2;
 
 /// One split with the original head's logits (from the file, else from the head).
 pub struct Split {
@@ -27,7 +27,8 @@ impl Split {
 
     /// `e`: argmax of the original logits ≠ label.
     pub fn errors(&self) -> Vec<bool> {
-        errors(&self.logits, &self.set.labels)
+        let stats = LogitStats::new(self.logits.view(), self.set.labels.view(), 1.0);
+        stats.errors.to_vec()
     }
 
     /// Error ROC-AUC of the softmax response `1 − max softmax`, in f64 from the logits.
@@ -47,20 +48,6 @@ impl Split {
             .collect();
         roc_auc(&u, &self.errors())
     }
-}
-
-fn errors(logits: &Array2<f32>, labels: &Array1<usize>) -> Vec<bool> {
-    logits
-        .rows()
-        .into_iter()
-        .zip(labels)
-        .map(|(z, &y)| {
-            z.iter()
-                .enumerate()
-                .fold(0, |b, (i, &v)| if v > z[b] { i } else { b })
-                != y
-        })
-        .collect()
 }
 
 /// The original head, from a checkpoint or a head file.

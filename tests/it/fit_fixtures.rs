@@ -34,18 +34,10 @@ impl Split {
         }
     }
 
+    /// `e`: where the original head is wrong (first-index argmax, as everywhere).
     fn errors(&self) -> Vec<bool> {
-        self.logits
-            .rows()
-            .into_iter()
-            .zip(&self.set.labels)
-            .map(|(z, &y)| {
-                z.iter()
-                    .enumerate()
-                    .fold(0, |b, (i, &v)| if v > z[b] { i } else { b })
-                    != y
-            })
-            .collect()
+        let stats = LogitStats::new(self.logits.view(), self.set.labels.view(), 1.0);
+        stats.errors.to_vec()
     }
 
     /// Softmax response `1 − max softmax`, in f64 from the stored logits (CONTRACT §5).

@@ -3,19 +3,9 @@
 
 use adue_compile::export::{build_model, export};
 use adue_compile::validate::parity::{diff_stats, ABS_TOL, REL_TOL};
-use serde_json::Value;
 
-use super::export_support::{write_npy, Case, Kind, ALL_KINDS};
-use super::util::{python, python_has};
-
-fn floats(v: &Value) -> Vec<f32> {
-    v["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_f64().unwrap() as f32)
-        .collect()
-}
+use super::export_support::{crosscheck_output, python_crosscheck, Case, Kind, ALL_KINDS};
+use super::util::python_has;
 
 #[test]
 fn onnx_checker_and_python_onnxruntime_agree_with_rust() {
@@ -23,32 +13,14 @@ fn onnx_checker_and_python_onnxruntime_agree_with_rust() {
     if !python_has(&["onnx", "onnxruntime", "numpy"]) {
         return;
     }
-    let python = python();
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/onnx/crosscheck.py");
     for (i, kind) in ALL_KINDS.into_iter().enumerate() {
         let c = 2 + i; // 2, 3, 4, 5 classes
         let extras = i % 2 == 1 || kind == Kind::LinearBias;
         let case = Case::new(kind, 384, c, 1000, extras, 500 + i as u64);
         let dir = case.dir.path();
-        let (onnx, npy, out) = (dir.join("m.onnx"), dir.join("x.npy"), dir.join("out.json"));
+        let onnx = dir.join("m.onnx");
         export(&case.spec(), &onnx).unwrap();
-        write_npy(&npy, &case.features);
-        let run = std::process::Command::new(&python)
-            .args([
-                script.as_ref(),
-                onnx.as_os_str(),
-                npy.as_os_str(),
-                out.as_os_str(),
-            ])
-            .output()
-            .unwrap();
-        assert!(
-            run.status.success(),
-            "{kind:?}: crosscheck.py failed:\n{}\n{}",
-            String::from_utf8_lossy(&run.stdout),
-            String::from_utf8_lossy(&run.stderr)
-        );
-        let result: Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+        let result = python_crosscheck(&onnx, &case.features, dir);
         assert_eq!(result["checker"], "ok");
         assert_eq!(result["ir_version"], 8);
         assert_eq!(result["opset"]["ai.onnx"], 18);
@@ -65,23 +37,26 @@ fn onnx_checker_and_python_onnxruntime_agree_with_rust() {
         let u = case.ue.uncertainty(x, &case.spec).to_vec();
         assert_eq!(o["logits"]["shape"], serde_json::json!([n, c]));
         assert_eq!(o["uncertainty"]["shape"], serde_json::json!([n]));
-        let s = diff_stats(&floats(&o["logits"]), &logits);
+        let s = diff_stats(&crosscheck_output(&result, "logits"), &logits);
         eprintln!(
             "{label} python ort logits: max abs {:.3e} rel {:.3e}",
             s.max_abs, s.max_rel
         );
         assert!(s.max_rel <= REL_TOL, "{label}: {s:?}");
-        let s = diff_stats(&floats(&o["probabilities"]), &probs);
+        let s = diff_stats(&crosscheck_output(&result, "probabilities"), &probs);
         eprintln!(
             "{label} python ort probabilities: max abs {:.3e}",
             s.max_abs
         );
         assert!(s.max_abs <= ABS_TOL, "{label}: {s:?}");
-        let s = diff_stats(&floats(&o["uncertainty"]), &u);
+        let s = diff_stats(&crosscheck_output(&result, "uncertainty"), &u);
         eprintln!("{label} python ort uncertainty: max abs {:.3e}", s.max_abs);
         assert!(s.max_abs <= ABS_TOL, "{label}: {s:?}");
         if let Some(m) = &case.mahalanobis {
-            let s = diff_stats(&floats(&o["mahalanobis"]), &m.min_sq_distance(x).to_vec());
+            let s = diff_stats(
+                &crosscheck_output(&result, "mahalanobis"),
+                &m.min_sq_distance(x).to_vec(),
+            );
             eprintln!("{label} python ort mahalanobis: max rel {:.3e}", s.max_rel);
             assert!(s.max_rel <= REL_TOL, "{label}: {s:?}");
         }

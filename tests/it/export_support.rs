@@ -239,3 +239,39 @@ pub fn write_npy(path: &Path, a: &Array2<f32>) {
     }
     std::fs::write(path, bytes).unwrap();
 }
+
+/// Runs `tests/onnx/crosscheck.py` (the official `onnx` full check, then Python onnxruntime)
+/// on `onnx` with `features` (written as `.npy` into `work`) and returns its JSON result.
+/// Panics with the script's output when it fails.
+pub fn python_crosscheck(onnx: &Path, features: &Array2<f32>, work: &Path) -> serde_json::Value {
+    let (npy, out) = (work.join("x.npy"), work.join("crosscheck.json"));
+    write_npy(&npy, features);
+    let script = crate::util::root().join("tests/onnx/crosscheck.py");
+    let run = std::process::Command::new(crate::util::python())
+        .args([
+            script.as_os_str(),
+            onnx.as_os_str(),
+            npy.as_os_str(),
+            out.as_os_str(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "crosscheck.py failed on {}:\n{}\n{}",
+        onnx.display(),
+        String::from_utf8_lossy(&run.stdout),
+        String::from_utf8_lossy(&run.stderr)
+    );
+    serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap()
+}
+
+/// The values of output `name` in a [`python_crosscheck`] result.
+pub fn crosscheck_output(result: &serde_json::Value, name: &str) -> Vec<f32> {
+    result["outputs"][name]["data"]
+        .as_array()
+        .unwrap_or_else(|| panic!("crosscheck result has no output `{name}`"))
+        .iter()
+        .map(|x| x.as_f64().unwrap() as f32)
+        .collect()
+}

@@ -256,10 +256,11 @@ fn python_onnxruntime_matches_the_reference_on_every_fixture() {
     use adue_compile::load::read_features;
     use adue_compile::validate::parity::{diff_stats, ABS_TOL, REL_TOL};
 
+    use crate::export_support::{crosscheck_output, python_crosscheck};
+
     if !crate::util::python_has(&["onnx", "onnxruntime", "numpy"]) {
         return;
     }
-    let script = crate::util::root().join("tests/onnx/crosscheck.py");
     for case in crate::util::reader_cases() {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().join("fit");
@@ -268,37 +269,13 @@ fn python_onnxruntime_matches_the_reference_on_every_fixture() {
         assert_exit(&export(&dir, &onnx, &["--with-mahalanobis"]), 0);
 
         let test = read_features(&fixture(&case, "test.safetensors")).unwrap();
-        let npy = tmp.path().join("x.npy");
-        crate::export_support::write_npy(&npy, &test.features);
-        let out = tmp.path().join("out.json");
-        let run = std::process::Command::new(crate::util::python())
-            .args([
-                script.as_os_str(),
-                onnx.as_os_str(),
-                npy.as_os_str(),
-                out.as_os_str(),
-            ])
-            .output()
-            .unwrap();
-        assert!(
-            run.status.success(),
-            "{case}: {}",
-            String::from_utf8_lossy(&run.stderr)
-        );
-        let result: Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+        let result = python_crosscheck(&onnx, &test.features, tmp.path());
         assert_eq!(result["checker"], "ok", "{case}");
 
         let (ue, spec, _) = read_head(&dir.join("head.safetensors")).unwrap();
         let (original, _, _) = read_head(&dir.join("original_head.safetensors")).unwrap();
         let x = test.features.view();
-        let floats = |name: &str| -> Vec<f32> {
-            result["outputs"][name]["data"]
-                .as_array()
-                .unwrap_or_else(|| panic!("{case}: no output {name}"))
-                .iter()
-                .map(|v| v.as_f64().unwrap() as f32)
-                .collect()
-        };
+        let floats = |name: &str| crosscheck_output(&result, name);
         let u = ue.uncertainty(x, &spec).to_vec();
         let p: Vec<f32> = original.probabilities(x).iter().copied().collect();
         let z: Vec<f32> = original.logits(x).iter().copied().collect();

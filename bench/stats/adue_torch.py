@@ -141,3 +141,21 @@ def stratified_folds(strata, k, seed):
         fold[idx] = (np.arange(len(idx)) + offset) % k
         offset += len(idx)
     return fold
+
+
+def train_full_batch_curve(head0, x, e, usr, alpha, beta, lr, steps, lam, seed, x_eval, every):
+    """Full-batch Adam like `train_full_batch`, scoring `x_eval` every `every` steps."""
+    torch.manual_seed(seed)
+    head = copy.deepcopy(head0)
+    anchors = [p.detach().clone() for p in head.parameters()]
+    opt = torch.optim.Adam(head.parameters(), lr=lr)
+    out = []
+    for step in range(1, steps + 1):
+        head.train()
+        loss = loss_fn(head, anchors, x, e, usr, alpha, beta, lam, None)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        if step % every == 0:
+            out.append(scores(head, x_eval, lam))
+    return out

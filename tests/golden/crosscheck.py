@@ -23,11 +23,9 @@ ue_metrics files are loaded, by path, without running the package __init__.
 
 Usage: python tests/golden/crosscheck.py   (writes tests/golden/crosscheck.json)
 """
-import importlib.util
 import json
 import pathlib
 import sys
-import types
 
 import numpy as np
 import torch
@@ -37,25 +35,13 @@ from torchmetrics.classification import MulticlassCalibrationError
 HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from metrics_golden import ROOT, load  # noqa: E402
+from lm_polygraph_golden import lm_polygraph_ue_metrics  # noqa: E402
 
 
 def lm_polygraph_metrics():
     """PredictionRejectionArea, get_random_scores, normalize_metric from the installed
-    lm-polygraph, loaded by file (the package __init__ imports its whole model stack)."""
-    spec = importlib.util.find_spec("lm_polygraph")
-    if spec is None:
-        raise SystemExit("lm-polygraph is not installed (pip install --no-deps lm-polygraph==0.7.0)")
-    base = pathlib.Path(spec.submodule_search_locations[0]) / "ue_metrics"
-    pkg = types.ModuleType("lmpg_ue_metrics")
-    pkg.__path__ = [str(base)]
-    sys.modules["lmpg_ue_metrics"] = pkg
-    mods = {}
-    for name in ("ue_metric", "pred_rej_area"):
-        s = importlib.util.spec_from_file_location(f"lmpg_ue_metrics.{name}", base / f"{name}.py")
-        m = importlib.util.module_from_spec(s)
-        sys.modules[s.name] = m
-        s.loader.exec_module(m)
-        mods[name] = m
+    lm-polygraph (loaded by file, see lm_polygraph_golden.py)."""
+    mods = lm_polygraph_ue_metrics(("ue_metric", "pred_rej_area"))
     return (mods["pred_rej_area"].PredictionRejectionArea, mods["ue_metric"].get_random_scores,
             mods["ue_metric"].normalize_metric)
 

@@ -2,10 +2,11 @@
 """End-to-end benchmark: feature extraction throughput and full-model latency, side by side in one run.
 
 1. Feature extraction on the same texts (each real fixture's test split, fixtures/<case>/texts/):
-   `scripts/cache_features.py` (torch CPU, base + adapter, the user's path) at 1 and 2 threads, and,
-   given --adue-compile BIN, `adue-compile features` on the ONNX model with the same threads.
+   `scripts/cache_features.py` (torch CPU, base + adapter, the user's path) at 1 and 2 threads,
+   fixtures/e2e/reference_features.py (onnxruntime + tokenizers in Python, on model.onnx) and, given
+   --adue-compile BIN, `adue-compile features` on model.onnx, with the same threads.
    Reported per tool: rows/s over the whole command (wall, incl. start-up and model loading) and,
-   for cache_features.py, rows/s of its feature loop alone (its stderr timing line).
+   for the Python tools, rows/s of the feature loop alone (tokenisation + model, their own timers).
 2. ONNX Runtime latency of each original model.onnx (scripts/setup-e2e.sh) at batch 1 and 32 on real
    tokenised test texts (the fixture's max_length), median over --rounds runs after warm-up, 1 and 2
    intra-op threads; given --grafted DIR (DIR/<case>/full.onnx, `adue-compile export --graft`), the
@@ -29,7 +30,6 @@ import sys
 import tempfile
 import time
 
-import numpy as np
 import onnxruntime as ort
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -70,9 +70,19 @@ def bench_features(case, threads, hf_dir, adue, models, tmp):
     loop = float(line.split(" rows in ")[1].split(" s")[0])
     out = [dict(tool="cache_features.py (torch)", case=case, threads=threads, rows=rows,
                 wall_rows_per_s=rows / wall, loop_rows_per_s=rows / loop)]
+    tokenizer = ROOT / "fixtures" / case / "e2e" / "tokenizer.json"
+    cmd = [sys.executable, str(ROOT / "fixtures" / "e2e" / "reference_features.py"),
+           "--model", str(models / case / "model.onnx"), "--tokenizer", str(tokenizer), "--texts", str(texts),
+           "--checkpoint", str(adapter), "--out", str(tmp / "ref.safetensors"), "--max-length", str(CASES[case]),
+           "--threads", str(threads), "--json"]
+    start = time.perf_counter()
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
+    wall = time.perf_counter() - start
+    out.append(dict(tool="reference_features.py (ORT)", case=case, threads=threads, rows=rows,
+                    wall_rows_per_s=rows / wall, loop_rows_per_s=rows / json.loads(done.stdout)["seconds"]))
     if adue:
         cmd = [adue, "features", "--model", str(models / case / "model.onnx"),
-               "--tokenizer", str(ROOT / "fixtures" / case / "e2e" / "tokenizer.json"), "--texts", str(texts),
+               "--tokenizer", str(tokenizer), "--texts", str(texts),
                "--checkpoint", str(adapter), "--out", str(tmp / "rust.safetensors"),
                "--max-length", str(CASES[case]), "--threads", str(threads)]
         wall, _ = timed(cmd, env)

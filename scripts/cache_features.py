@@ -12,11 +12,18 @@ labelled texts and writes one safetensors file with:
 
 Usage:
   python scripts/cache_features.py --base MODEL_DIR_OR_ID [--adapter PEFT_DIR] \
-      --texts split.jsonl --out split.safetensors [--max-length 256] [--batch-size 32]
-where each line of split.jsonl is {"text": "...", "label": 3}.
+      --texts split.jsonl --out split.safetensors [--max-length 256] [--batch-size 32] \
+      [--trust-remote-code]
+where each line of split.jsonl is {"text": "...", "label": 3}. The tokenizer comes from the adapter
+directory when it holds one, else from the base model. --trust-remote-code loads architectures that
+are not transformers classes (`auto_map` in config.json). The time spent in the feature loop is
+printed on stderr.
 """
 import argparse
 import json
+import os
+import sys
+import time
 
 import numpy as np
 import torch
@@ -50,14 +57,19 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--max-length", type=int, default=256)
     ap.add_argument("--batch-size", type=int, default=32)
+    ap.add_argument("--trust-remote-code", action="store_true")
     args = ap.parse_args()
 
     rows = [json.loads(line) for line in open(args.texts, encoding="utf-8") if line.strip()]
-    tok = AutoTokenizer.from_pretrained(args.adapter or args.base)
+    tok_dir = args.base
+    if args.adapter and any(os.path.exists(os.path.join(args.adapter, f))
+                            for f in ("tokenizer.json", "tokenizer_config.json")):
+        tok_dir = args.adapter
+    tok = AutoTokenizer.from_pretrained(tok_dir)
     if tok.pad_token is None:
         tok.pad_token = tok.eos_token
     tok.padding_side = "right"
-    model = AutoModelForSequenceClassification.from_pretrained(args.base)
+    model = AutoModelForSequenceClassification.from_pretrained(args.base, trust_remote_code=args.trust_remote_code)
     if args.adapter:
         from peft import PeftModel
 
@@ -68,6 +80,7 @@ def main():
     head.register_forward_hook(lambda m, inp, out: captured.__setitem__("h", inp[0]))
 
     feats, logits = [], []
+    start = time.perf_counter()
     with torch.no_grad():
         for i in range(0, len(rows), args.batch_size):
             batch = rows[i : i + args.batch_size]
@@ -76,6 +89,9 @@ def main():
             out = model(**enc)
             feats.append(pool(name, head, captured["h"], enc["attention_mask"]).float().numpy())
             logits.append(out.logits.float().numpy())
+    seconds = time.perf_counter() - start
+    print(f"features: {len(rows)} rows in {seconds:.3f} s ({len(rows) / seconds:.1f} rows/s, "
+          f"{torch.get_num_threads()} threads)", file=sys.stderr)
     labels = np.array([int(r["label"]) for r in rows], dtype=np.int64)
     save_file(
         {"features": np.concatenate(feats), "labels": labels, "logits": np.concatenate(logits)},

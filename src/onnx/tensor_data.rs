@@ -1,0 +1,138 @@
+//! Reading and writing the payload of FLOAT and FLOAT16 tensors.
+//!
+//! ONNX stores a payload either in `raw_data` (fixed-width little-endian) or in a typed
+//! list: `float_data` for FLOAT, `int32_data` for FLOAT16 (one 16-bit pattern per entry).
+//! `raw_data`, when present, takes precedence. Tensors with external data are refused:
+//! their bytes are not in the model.
+
+use half::f16;
+
+use super::pb::tensor_proto::DataType;
+use super::pb::TensorProto;
+use super::query::is_external;
+use super::OnnxError;
+
+/// The number of elements the tensor's dims describe (1 for a scalar).
+pub fn element_count(t: &TensorProto) -> Result<usize, OnnxError> {
+    t.dims
+        .iter()
+        .try_fold(1usize, |n, &d| {
+            usize::try_from(d).ok().and_then(|d| n.checked_mul(d))
+        })
+        .ok_or_else(|| OnnxError::Dims {
+            tensor: t.name().to_string(),
+            dims: t.dims.clone(),
+        })
+}
+
+/// The values of a FLOAT tensor, from `raw_data` or `float_data`.
+pub fn f32_values(t: &TensorProto) -> Result<Vec<f32>, OnnxError> {
+    let n = inline_payload(t, DataType::Float)?;
+    if let Some(raw) = &t.raw_data {
+        let chunks = raw_elements::<4>(t, raw, n)?;
+        return Ok(chunks.map(f32::from_le_bytes).collect());
+    }
+    check_len(t, "float_data", t.float_data.len(), n)?;
+    Ok(t.float_data.clone())
+}
+
+/// The values of a FLOAT16 tensor, from `raw_data` or `int32_data` (each entry a 16-bit
+/// pattern in its low bits; anything outside `0..=65535` is an error).
+pub fn f16_values(t: &TensorProto) -> Result<Vec<f16>, OnnxError> {
+    let n = inline_payload(t, DataType::Float16)?;
+    if let Some(raw) = &t.raw_data {
+        let chunks = raw_elements::<2>(t, raw, n)?;
+        return Ok(chunks.map(f16::from_le_bytes).collect());
+    }
+    check_len(t, "int32_data", t.int32_data.len(), n)?;
+    (t.int32_data.iter().enumerate())
+        .map(|(index, &value)| {
+            u16::try_from(value)
+                .map(f16::from_bits)
+                .map_err(|_| OnnxError::BitPattern {
+                    tensor: t.name().to_string(),
+                    index,
+                    value,
+                })
+        })
+        .collect()
+}
+
+/// A FLOAT tensor named `name` of shape `dims` holding `values` in `raw_data` (the
+/// compact form `torch.onnx` and `onnx.numpy_helper` write).
+pub fn f32_tensor(name: &str, dims: &[i64], values: &[f32]) -> TensorProto {
+    let raw = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+    raw_tensor(name, dims, DataType::Float, raw)
+}
+
+/// A FLOAT16 tensor named `name` of shape `dims` holding `values` in `raw_data`.
+pub fn f16_tensor(name: &str, dims: &[i64], values: &[f16]) -> TensorProto {
+    let raw = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+    raw_tensor(name, dims, DataType::Float16, raw)
+}
+
+fn raw_tensor(name: &str, dims: &[i64], data_type: DataType, raw: Vec<u8>) -> TensorProto {
+    TensorProto {
+        name: Some(name.to_string()),
+        dims: dims.to_vec(),
+        data_type: Some(data_type as i32),
+        raw_data: Some(raw),
+        ..TensorProto::default()
+    }
+}
+
+/// Checks that `t` is of type `expected` with its payload in the model; returns its
+/// element count.
+fn inline_payload(t: &TensorProto, expected: DataType) -> Result<usize, OnnxError> {
+    let code = t.data_type.unwrap_or(DataType::Undefined as i32);
+    if code != expected as i32 {
+        return Err(OnnxError::DataType {
+            tensor: t.name().to_string(),
+            expected: format!("{expected:?}"),
+            got: DataType::try_from(code)
+                .map_or_else(|_| format!("unknown ({code})"), |d| format!("{d:?}")),
+        });
+    }
+    if is_external(t) {
+        return Err(OnnxError::ExternalData {
+            tensor: t.name().to_string(),
+            location: t.external_location().unwrap_or("?").to_string(),
+        });
+    }
+    element_count(t)
+}
+
+/// `raw` as `n` little-endian elements of `W` bytes.
+fn raw_elements<'a, const W: usize>(
+    t: &TensorProto,
+    raw: &'a [u8],
+    n: usize,
+) -> Result<impl Iterator<Item = [u8; W]> + 'a, OnnxError> {
+    if raw.len() / W != n || raw.len() % W != 0 {
+        return Err(OnnxError::Length {
+            tensor: t.name().to_string(),
+            field: "raw_data",
+            dims: t.dims.clone(),
+            expected: n,
+            found: format!("{} bytes ({W} per element)", raw.len()),
+        });
+    }
+    Ok(raw.chunks_exact(W).map(|c| {
+        let mut a = [0u8; W];
+        a.copy_from_slice(c);
+        a
+    }))
+}
+
+fn check_len(t: &TensorProto, field: &'static str, got: usize, n: usize) -> Result<(), OnnxError> {
+    if got == n {
+        return Ok(());
+    }
+    Err(OnnxError::Length {
+        tensor: t.name().to_string(),
+        field,
+        dims: t.dims.clone(),
+        expected: n,
+        found: format!("{got} elements"),
+    })
+}

@@ -13,6 +13,9 @@ pub mod query;
 pub mod tensor_data;
 mod walk;
 
+#[cfg(test)]
+mod tests;
+
 pub use error::OnnxError;
 pub use io::{decode_model, encode_model, read_model, write_model};
 pub use walk::{graphs, tensors};

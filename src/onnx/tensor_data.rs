@@ -136,3 +136,94 @@ fn check_len(t: &TensorProto, field: &'static str, got: usize, n: usize) -> Resu
         found: format!("{got} elements"),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn f32_from_raw_data_and_float_data() {
+        let t = f32_tensor("w", &[2, 2], &[1.0, -2.5, 0.0, 3.25]);
+        assert_eq!(f32_values(&t).unwrap(), [1.0, -2.5, 0.0, 3.25]);
+        let listed = TensorProto {
+            raw_data: None,
+            float_data: vec![1.0, -2.5, 0.0, 3.25],
+            ..t.clone()
+        };
+        assert_eq!(f32_values(&listed).unwrap(), [1.0, -2.5, 0.0, 3.25]);
+        let scalar = f32_tensor("s", &[], &[7.0]);
+        assert_eq!(
+            (
+                element_count(&scalar).unwrap(),
+                f32_values(&scalar).unwrap()
+            ),
+            (1, vec![7.0])
+        );
+    }
+
+    #[test]
+    fn f16_from_raw_data_and_int32_bit_patterns() {
+        let v = [f16::from_f32(1.5), f16::from_f32(-0.25), f16::MAX];
+        let t = f16_tensor("h", &[3], &v);
+        assert_eq!(t.raw_data.as_ref().unwrap()[..2], 0x3e00u16.to_le_bytes());
+        assert_eq!(f16_values(&t).unwrap(), v);
+        let listed = TensorProto {
+            raw_data: None,
+            int32_data: v.iter().map(|h| i32::from(h.to_bits())).collect(),
+            ..t.clone()
+        };
+        assert_eq!(f16_values(&listed).unwrap(), v);
+        let bad = TensorProto {
+            int32_data: vec![0, 70000, 0],
+            ..listed
+        };
+        let e = f16_values(&bad).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "tensor `h`: int32_data[1] = 70000 is not a 16-bit pattern"
+        );
+    }
+
+    #[test]
+    fn wrong_type_length_dims_and_external_data_are_errors() {
+        let t = f32_tensor("w", &[3], &[1.0, 2.0, 3.0]);
+        let e = f16_values(&t).unwrap_err().to_string();
+        assert_eq!(e, "tensor `w`: element type is Float, expected Float16");
+        let short = TensorProto {
+            raw_data: Some(vec![0; 10]),
+            ..t.clone()
+        };
+        let e = f32_values(&short).unwrap_err().to_string();
+        assert!(
+            e.contains("raw_data holds 10 bytes (4 per element), dims [3] need 3"),
+            "{e}"
+        );
+        let listed = TensorProto {
+            raw_data: None,
+            float_data: vec![1.0],
+            ..t.clone()
+        };
+        let e = f32_values(&listed).unwrap_err().to_string();
+        assert!(e.contains("float_data holds 1 elements"), "{e}");
+        for dims in [vec![-1], vec![i64::MAX, i64::MAX]] {
+            let t = TensorProto { dims, ..t.clone() };
+            assert!(matches!(f32_values(&t), Err(OnnxError::Dims { .. })));
+        }
+        let ext = TensorProto {
+            raw_data: None,
+            data_location: Some(super::super::pb::tensor_proto::DataLocation::External as i32),
+            ..t.clone()
+        };
+        let e = f32_values(&ext).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "tensor `w`: data is stored externally (in `?`), not in the model"
+        );
+        let untyped = TensorProto {
+            data_type: None,
+            ..t
+        };
+        let e = f32_values(&untyped).unwrap_err().to_string();
+        assert!(e.contains("element type is Undefined"), "{e}");
+    }
+}

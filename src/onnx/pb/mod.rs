@@ -40,3 +40,6 @@ pub use tensor::{tensor_proto, SparseTensorProto, TensorProto};
 pub use types::{tensor_shape_proto, type_proto, TensorShapeProto, TypeProto};
 
 pub use device::simple_sharded_dim_proto;
+
+#[cfg(test)]
+mod tests;

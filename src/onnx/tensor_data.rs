@@ -108,7 +108,7 @@ fn raw_elements<'a, const W: usize>(
     raw: &'a [u8],
     n: usize,
 ) -> Result<impl Iterator<Item = [u8; W]> + 'a, OnnxError> {
-    if raw.len() / W != n || raw.len() % W != 0 {
+    if n.checked_mul(W) != Some(raw.len()) {
         return Err(OnnxError::Length {
             tensor: t.name().to_string(),
             field: "raw_data",

@@ -19,7 +19,7 @@ pub fn graphs(model: &ModelProto) -> Vec<&GraphProto> {
 }
 
 /// `roots` and every subgraph reachable from them through node attributes, breadth first.
-fn with_subgraphs<'a>(roots: Vec<&'a GraphProto>) -> Vec<&'a GraphProto> {
+fn with_subgraphs(roots: Vec<&GraphProto>) -> Vec<&GraphProto> {
     let mut queue: VecDeque<&GraphProto> = roots.into();
     let mut out = Vec::new();
     while let Some(g) = queue.pop_front() {

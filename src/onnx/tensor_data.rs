@@ -27,24 +27,23 @@ pub fn element_count(t: &TensorProto) -> Result<usize, OnnxError> {
 
 /// The values of a FLOAT tensor, from `raw_data` or `float_data`.
 pub fn f32_values(t: &TensorProto) -> Result<Vec<f32>, OnnxError> {
-    let n = inline_payload(t, DataType::Float)?;
-    if let Some(raw) = &t.raw_data {
-        let chunks = raw_elements::<4>(t, raw, n)?;
-        return Ok(chunks.map(f32::from_le_bytes).collect());
-    }
-    check_len(t, "float_data", t.float_data.len(), n)?;
-    Ok(t.float_data.clone())
+    let raw = raw_or_list(
+        t,
+        DataType::Float,
+        "float_data",
+        t.float_data.len(),
+        f32::from_le_bytes,
+    )?;
+    Ok(raw.unwrap_or_else(|| t.float_data.clone()))
 }
 
 /// The values of a FLOAT16 tensor, from `raw_data` or `int32_data` (each entry a 16-bit
 /// pattern in its low bits; anything outside `0..=65535` is an error).
 pub fn f16_values(t: &TensorProto) -> Result<Vec<f16>, OnnxError> {
-    let n = inline_payload(t, DataType::Float16)?;
-    if let Some(raw) = &t.raw_data {
-        let chunks = raw_elements::<2>(t, raw, n)?;
-        return Ok(chunks.map(f16::from_le_bytes).collect());
+    let list = t.int32_data.len();
+    if let Some(raw) = raw_or_list(t, DataType::Float16, "int32_data", list, f16::from_le_bytes)? {
+        return Ok(raw);
     }
-    check_len(t, "int32_data", t.int32_data.len(), n)?;
     (t.int32_data.iter().enumerate())
         .map(|(index, &value)| {
             u16::try_from(value)
@@ -56,6 +55,24 @@ pub fn f16_values(t: &TensorProto) -> Result<Vec<f16>, OnnxError> {
                 })
         })
         .collect()
+}
+
+/// For a tensor of type `expected` whose payload is in the model: its `raw_data` decoded
+/// as `W`-byte little-endian elements when set, else `None` once the typed list `field`
+/// (of `list_len` entries) is checked to hold as many elements as the dims need.
+fn raw_or_list<T, const W: usize>(
+    t: &TensorProto,
+    expected: DataType,
+    field: &'static str,
+    list_len: usize,
+    from_le: fn([u8; W]) -> T,
+) -> Result<Option<Vec<T>>, OnnxError> {
+    let n = inline_payload(t, expected)?;
+    if let Some(raw) = &t.raw_data {
+        return Ok(Some(raw_elements::<W>(t, raw, n)?.map(from_le).collect()));
+    }
+    check_len(t, field, list_len, n)?;
+    Ok(None)
 }
 
 /// A FLOAT tensor named `name` of shape `dims` holding `values` in `raw_data` (the

@@ -22,7 +22,8 @@ impl ModelProto {
     }
 
     /// Whether any tensor anywhere in the model (initializers, sparse tensors, attribute
-    /// tensors of graphs, subgraphs and function bodies) keeps its bytes in a side file.
+    /// tensors of graphs, subgraphs and function bodies) keeps its bytes in a side file
+    /// (see [`is_external`]).
     pub fn uses_external_data(&self) -> bool {
         walk::tensors(self).into_iter().any(is_external)
     }
@@ -91,9 +92,10 @@ impl TensorProto {
     }
 }
 
-/// Whether `t` keeps its bytes in a side file (`data_location = EXTERNAL`).
+/// Whether `t` keeps its bytes in a side file: `data_location = EXTERNAL`, or (malformed,
+/// but no less a reference to a side file) `external_data` entries without it.
 pub fn is_external(t: &TensorProto) -> bool {
-    t.data_location == Some(DataLocation::External as i32)
+    t.data_location == Some(DataLocation::External as i32) || !t.external_data.is_empty()
 }
 
 fn canonical_domain(domain: &str) -> &str {

@@ -171,6 +171,12 @@ fn external_data_is_found_wherever_the_tensor_is() {
         assert!(m.uses_external_data(), "in_default = {in_default}");
         assert_eq!(tensors(&m).len(), 2);
     }
+    // Malformed: `external_data` entries without `data_location`; still a side file.
+    let mut m = nested_model();
+    let mut t = external("e");
+    t.data_location = None;
+    m.graph.as_mut().unwrap().initializer.push(t);
+    assert!(m.uses_external_data());
     // In a training graph.
     let mut m = nested_model();
     m.training_info.push(TrainingInfoProto {

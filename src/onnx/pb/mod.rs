@@ -40,6 +40,8 @@ pub use tensor::{tensor_proto, SparseTensorProto, TensorProto};
 pub use types::{tensor_shape_proto, type_proto, TensorShapeProto, TypeProto};
 
 pub use device::simple_sharded_dim_proto;
+pub use graph::attribute_proto::AttributeType;
+pub use tensor::tensor_proto::{DataLocation, DataType};
 
 #[cfg(test)]
 mod tests;

@@ -14,6 +14,8 @@ use adue_compile::fit::Grid;
 use adue_compile::head::{Activation, Head, UeSpec};
 use adue_compile::load::SafetensorsFile;
 use adue_compile::load::{features_from_safetensors, lora_scaling, AdapterConfig, NpyFile};
+use adue_compile::onnx::tensor_data::{element_count, f16_values, f32_values};
+use adue_compile::onnx::{decode_model, encode_model};
 use adue_compile::pipeline::validate::regression;
 use adue_compile::report::{render_html, render_summary, schema, Curves, Report};
 use adue_compile::score::scores_file::SplitScores;
@@ -31,6 +33,8 @@ pub const ADAPTER_CONFIG_NAME: &str = "adapter_config.json";
 pub const GRID_NAME: &str = "grid.json";
 /// See [`SAFETENSORS_NAME`].
 pub const REPORT_NAME: &str = "report.json";
+/// What `onnx::decode_model` calls bytes that did not come from a file.
+pub const ONNX_MODEL_NAME: &str = "ONNX model";
 
 /// The safetensors reader (`SafetensorsFile`): header length, JSON header, dtypes, shapes,
 /// data offsets; then every tensor through the decoders the loaders use, and the whole
@@ -147,6 +151,33 @@ pub fn onnx(data: &[u8]) -> Result<(), String> {
     } else {
         Err(failed.join("; "))
     }
+}
+
+/// The lossless ONNX layer (`onnx::decode_model`, for foreign models a graph editor
+/// reads): the decode, every lookup (names, opsets, external data, metadata), the FLOAT /
+/// FLOAT16 payload readers on every tensor of the model, then the round-trip invariant:
+/// the re-encoded model decodes, and encodes to the same bytes again. `Err` is the decode
+/// error; a broken invariant panics (a finding).
+pub fn onnx_model(data: &[u8]) -> Result<(), String> {
+    let model = decode_model(data).map_err(|e| e.to_string())?;
+    let _ = (model.all_names(), model.uses_external_data());
+    let _ = (model.opset_version(""), model.metadata("adue.ue_spec"));
+    if let Some(graph) = &model.graph {
+        for v in graph.input.iter().chain(&graph.output) {
+            let _ = (
+                graph.find_value_info(v.name()),
+                graph.find_initializer(v.name()),
+            );
+        }
+    }
+    for t in adue_compile::onnx::tensors(&model) {
+        let _ = (element_count(t), f32_values(t), f16_values(t));
+    }
+    let bytes = encode_model(&model);
+    let again = decode_model(&bytes)
+        .unwrap_or_else(|e| panic!("the re-encoded model does not decode: {e}"));
+    assert!(encode_model(&again) == bytes, "re-encoding is not stable");
+    Ok(())
 }
 
 /// Scores of a 4-row split, for the HTML page's curves.

@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 C=fuzz/corpus
-mkdir -p "$C"/{safetensors,npy,adapter_config,grid,onnx,report}
+mkdir -p "$C"/{safetensors,npy,adapter_config,grid,onnx,onnx_model,report}
 
 # safetensors: the small feature, adapter and model files (headers with every layout).
 for f in tests/data/peft_lora_head/*/test.safetensors \
@@ -52,4 +52,16 @@ done
   --out "$C/onnx/tiny-electra-gelu.mahalanobis-threshold.onnx" >/dev/null
 "$bin" -q export --fit "$tmp/tiny-llama-576" --target-risk 0.5 --delta 0.2 \
   --out "$C/onnx/tiny-llama-576.threshold.onnx" >/dev/null
+
+# onnx_model: the heads above, and the onnx package's backend test models as protobuf writes
+# them (tests/onnx/backend_models.py: operators, subgraphs, functions, sparse tensors, every
+# schema field), up to 64 KB each. Needs ADUE_PYTHON (or python3) with onnx.
+cp "$C"/onnx/*.onnx "$C/onnx_model/"
+py=${ADUE_PYTHON:-python3}
+if "$py" -c "import onnx" 2>/dev/null; then
+  "$py" tests/onnx/backend_models.py "$tmp/backend" >/dev/null
+  find "$tmp/backend" -name '*.onnx' -size -64k | while read -r f; do
+    cp "$f" "$C/onnx_model/$(echo "${f#"$tmp"/backend/}" | tr / _)"
+  done
+fi
 ls -l "$C"/* | awk 'NF > 3 {n++; b += $5} END {print n " seed files, " b " bytes"}'

@@ -3,6 +3,7 @@
 //!
 //! The modules read as the pipeline:
 //! [`load`] → [`fit`] → [`score`] → [`export`] → [`validate`] → [`report`].
+//! [`onnx`] reads and writes foreign ONNX models losslessly (the full schema).
 //! [`head`] is the one definition of the classification head that they all share;
 //! [`cli`] and [`pipeline`] wire the stages to the command line.
 #![deny(missing_docs)]
@@ -12,6 +13,7 @@ pub mod export;
 pub mod fit;
 pub mod head;
 pub mod load;
+pub mod onnx;
 pub mod output;
 pub mod pipeline;
 pub mod report;

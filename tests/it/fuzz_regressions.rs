@@ -107,3 +107,16 @@ fn fuzz_regressions_onnx() {
 fn fuzz_regressions_report() {
     check("report", drivers::report, "report");
 }
+
+#[test]
+fn fuzz_regressions_onnx_model() {
+    check("onnx_model", drivers::onnx_model, drivers::ONNX_MODEL_NAME);
+    // The driver's round-trip invariant holds on a real model (a torch.onnx.export).
+    let real = std::fs::read(root().join("tests/data/onnx/minilm-cls.onnx")).unwrap();
+    assert_eq!(drivers::onnx_model(&real), Ok(()));
+    let e = drivers::onnx_model(b"\x08\x01").unwrap_err();
+    assert!(
+        e.contains(drivers::ONNX_MODEL_NAME) && e.contains("graph"),
+        "{e}"
+    );
+}

@@ -19,6 +19,7 @@ mod load_checkpoint;
 mod load_features;
 mod load_fixtures;
 mod load_support;
+mod onnx_roundtrip;
 mod pipeline;
 mod report_html;
 mod report_json;

@@ -17,4 +17,5 @@ pub mod pipeline;
 pub mod report;
 pub mod runtime;
 pub mod score;
+pub mod settings;
 pub mod validate;

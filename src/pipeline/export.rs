@@ -7,16 +7,16 @@ use serde_json::Value;
 
 use super::fit_dir::{FitDir, SCORES};
 use super::Outcome;
-use crate::cli::{ExportArgs, Printer};
 use crate::export::{self, certify, metadata, CertifiedThreshold, ExportSpec};
 use crate::load::{read_capped, MAX_MODEL_BYTES};
 use crate::score::scores_file::scores_from_bytes;
+use crate::settings::{ExportSettings, Printer};
 
 /// The split the rejection threshold is certified on: held out from AdUE's training.
 pub const CALIBRATION_SPLIT: &str = "val";
 
 /// Runs `export`.
-pub fn run(args: &ExportArgs, printer: &Printer) -> anyhow::Result<Outcome> {
+pub fn run(args: &ExportSettings, printer: &Printer) -> anyhow::Result<Outcome> {
     let dir = FitDir::new(&args.fit);
     dir.refuse_overwrite("--out", &args.out)?;
     let fit = dir.read()?;
@@ -27,9 +27,9 @@ pub fn run(args: &ExportArgs, printer: &Printer) -> anyhow::Result<Outcome> {
     };
     let mut meta = provenance(&fit.report)
         .with_context(|| format!("{}: report.json lacks provenance", args.fit.display()))?;
-    let threshold = match (args.target_risk, args.delta) {
-        (Some(risk), Some(delta)) => {
-            let t = certify_threshold(&dir, risk, delta)?;
+    let threshold = match args.threshold {
+        Some(target) => {
+            let t = certify_threshold(&dir, target.risk, target.delta)?;
             let test = test_outcome(&dir, t.tau)?;
             if let Some((coverage, risk, rows)) = test {
                 meta.insert("adue.test.coverage".into(), format!("{coverage}"));
@@ -47,7 +47,7 @@ pub fn run(args: &ExportArgs, printer: &Printer) -> anyhow::Result<Outcome> {
             }
             Some(t)
         }
-        _ => None,
+        None => None,
     };
     let spec = ExportSpec {
         original: &fit.original,

@@ -5,14 +5,14 @@ use anyhow::Context;
 
 use super::fit_dir::{FitDir, REPORT, SCORES};
 use super::Outcome;
-use crate::cli::{Printer, ReportArgs};
 use crate::load::{read_capped, MAX_MODEL_BYTES};
 use crate::output::write_atomic;
 use crate::report::{render_html, render_summary, Curves, Report};
 use crate::score::scores_file::scores_from_bytes;
+use crate::settings::{Printer, ReportSettings};
 
 /// Runs `report`.
-pub fn run(args: &ReportArgs, printer: &Printer) -> anyhow::Result<Outcome> {
+pub fn run(args: &ReportSettings, printer: &Printer) -> anyhow::Result<Outcome> {
     let dir = FitDir::new(&args.fit);
     if let Some(html) = &args.html {
         dir.refuse_overwrite("--html", html)?;

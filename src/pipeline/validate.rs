@@ -12,13 +12,13 @@ use serde_json::Value;
 
 use super::fit_dir::{FitDir, REPORT};
 use super::Outcome;
-use crate::cli::{Printer, ValidateArgs};
 use crate::export::{model, pb};
 use crate::load::{read_capped, read_features, MAX_JSON_BYTES, MAX_MODEL_BYTES};
+use crate::settings::{Printer, ValidateSettings};
 use crate::validate::{all_passed, validate, Check, Reference, ValidateInputs};
 
 /// Runs `validate`; prints one line per check; exit 1 when any fails.
-pub fn run(args: &ValidateArgs, printer: &Printer) -> anyhow::Result<Outcome> {
+pub fn run(args: &ValidateSettings, printer: &Printer) -> anyhow::Result<Outcome> {
     let dir = FitDir::new(&args.fit);
     let fit = dir.read()?;
     let onnx = read_onnx(&args.onnx)?;

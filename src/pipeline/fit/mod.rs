@@ -19,7 +19,7 @@ use super::{inputs, Outcome};
 use crate::export::MahalanobisExport;
 use crate::fit::{encode_head, fit, stratified_holdout, AdueParams};
 use crate::output::write_atomic;
-use crate::report::{FitSection, HeadSummary, Report, ReportParts};
+use crate::report::{EvaluationSections, FitSection, HeadSummary, Report, ReportParts};
 use crate::score::scores_file::scores_to_bytes;
 use crate::score::{evaluate, EvalConfig, TrainInputs};
 use crate::settings::{FitSettings, Printer};
@@ -122,7 +122,7 @@ pub fn run(args: &FitSettings, printer: &Printer) -> anyhow::Result<Outcome> {
             warnings,
             ..fit_section(&outcome, args.lambda)?
         },
-        evaluation: evaluation.sections,
+        evaluation: EvaluationSections::new(&evaluation)?,
         timing: BTreeMap::new(),
     })?;
     let whitening = evaluation.mahalanobis.whitening();

@@ -10,6 +10,7 @@
 pub mod cli;
 pub mod export;
 pub mod fit;
+pub mod fit_dir;
 pub mod head;
 pub mod load;
 pub mod output;

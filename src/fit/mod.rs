@@ -26,8 +26,8 @@ mod dropout;
 mod error;
 mod fastmath;
 mod grid;
-mod head_file;
 mod holdout;
+mod kernels;
 mod loss;
 mod model;
 pub mod optim;
@@ -36,6 +36,7 @@ mod params;
 mod progress;
 mod select;
 mod simd;
+mod theta;
 mod train;
 
 #[cfg(test)]
@@ -44,7 +45,6 @@ mod gradcheck;
 pub use data::FitData;
 pub use error::FitError;
 pub use grid::{Config, Grid, MAX_CONFIGURATIONS, MAX_EPOCHS};
-pub use head_file::{encode_head, read_head, write_head, RESERVED_KEYS};
 pub use holdout::{stratified_holdout, MIN_VAL_ROWS};
 pub use outcome::{FitOutcome, GridResult};
 pub use params::{AdueParams, AdueValidParams};

@@ -1,14 +1,15 @@
-//! The scorer's results in the report's form: every number becomes a [`Real`] (or a stated
+//! The stages' results in the report's form: every number becomes a [`Real`] (or a stated
 //! `null`), the fitted baselines are described, the sections are keyed as in CONTRACT §7.
-//! This is the only place that maps `score` types into report types.
+//! This is the only place that maps `score` and `fit` types into report types.
 
 use super::model::{
     real, Baselines, BootstrapInfo, CalibrationEstimates, Comparison, CovarianceInfo, Estimate,
-    EvaluationSections, MahalanobisInfo, MethodMetrics, SplitCalibration, SplitSummary,
-    TemperatureCalibration, TemperatureInfo,
+    EvaluationSections, FitSection, GridEntry, MahalanobisInfo, MethodMetrics, SplitCalibration,
+    SplitSummary, TemperatureCalibration, TemperatureInfo,
 };
 use super::real::Real;
 use super::ReportError;
+use crate::fit::FitOutcome;
 use crate::score::bootstrap::BootstrapConfig;
 use crate::score::mahalanobis::CovarianceFactorInfo;
 use crate::score::{self, Evaluation, Mahalanobis, TemperatureScaling, TemperatureStatus};
@@ -146,6 +147,35 @@ impl EvaluationSections {
             baselines,
             bootstrap: BootstrapInfo::new(&e.config.bootstrap)?,
         })
+    }
+}
+
+impl FitSection {
+    /// The grid search of a fit: every configuration in grid order, and the selected one
+    /// with λ.
+    pub fn from_outcome(outcome: &FitOutcome, lambda: f64) -> Result<Self, ReportError> {
+        let grid = outcome
+            .grid
+            .iter()
+            .map(|g| {
+                GridEntry::new(
+                    g.alpha,
+                    g.beta,
+                    g.lr,
+                    g.epochs,
+                    g.best_epoch,
+                    g.val_roc_auc,
+                    g.final_train_loss,
+                )
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        // Not in the grid (cannot happen): an index past its end, which `new` rejects.
+        let index = outcome
+            .grid
+            .iter()
+            .position(|g| g == &outcome.selected)
+            .unwrap_or(grid.len());
+        FitSection::new(grid, index, lambda)
     }
 }
 

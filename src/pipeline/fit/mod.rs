@@ -7,23 +7,19 @@ mod record;
 mod split;
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::Context;
 use ndarray::Array2;
 
-use super::fit_dir::{
-    encode_mahalanobis, FitDir, HEAD, MAHALANOBIS, ORIGINAL_HEAD, REPORT, SCORES,
-};
 use super::{inputs, Outcome};
 use crate::export::MahalanobisExport;
-use crate::fit::{encode_head, fit, stratified_holdout, AdueParams};
-use crate::output::write_atomic;
+use crate::fit::{fit, stratified_holdout, AdueParams};
+use crate::fit_dir::{self, FitDir, FitFiles};
 use crate::report::{EvaluationSections, FitSection, HeadSummary, Report, ReportParts};
-use crate::score::scores_file::scores_to_bytes;
 use crate::score::{evaluate, EvalConfig, TrainInputs};
 use crate::settings::{FitSettings, Printer};
-use record::{check_output_dir, fit_section, input_files, name_split_file, summary};
+use record::{input_files, name_split_file, summary};
 use split::{selection_noise_warning, split_inputs, Split};
 
 /// Fraction of `--train` held out for selection when no `--val` is given (CONTRACT §3).
@@ -42,7 +38,12 @@ pub fn run(args: &FitSettings, printer: &Printer) -> anyhow::Result<Outcome> {
         .check()?;
 
     let ckpt = inputs::checkpoint(&args.checkpoint, args.activation)?;
-    check_output_dir(&args.out, &ckpt, args)?;
+    let mut inputs: Vec<&Path> = vec![&args.checkpoint, &args.train];
+    inputs.extend(args.val.as_deref());
+    inputs.extend(args.test.as_deref());
+    inputs.extend(args.md_train.as_deref());
+    inputs.extend(ckpt.files.iter().map(|f| f.path.as_path()));
+    fit_dir::check_output(&args.out, &inputs)?;
     let head = &ckpt.head;
     let read = |p: &Path| inputs::features(p, &ckpt);
     let mut train_fs = read(&args.train)?;
@@ -86,10 +87,10 @@ pub fn run(args: &FitSettings, printer: &Printer) -> anyhow::Result<Outcome> {
         .map_err(|e| name_split_file(e, args))?;
 
     printer.stage("score: baselines, metrics, bootstrap intervals");
-    let u_val = outcome.head.uncertainty(val.features.view(), &outcome.spec);
+    let u_val = outcome.ue.uncertainty(val.features.view());
     let u_test = test
         .as_ref()
-        .map(|t| outcome.head.uncertainty(t.features.view(), &outcome.spec));
+        .map(|t| outcome.ue.uncertainty(t.features.view()));
     let mut splits = vec![split_inputs(&val, Some(&u_val))];
     if let (Some(t), Some(u)) = (&test, &u_test) {
         splits.push(split_inputs(t, Some(u)));
@@ -117,10 +118,10 @@ pub fn run(args: &FitSettings, printer: &Printer) -> anyhow::Result<Outcome> {
         seed: args.seed,
         label_names: train_fs.label_names(),
         inputs: input_files(&ckpt, args, &[&train_fs], &val_fs, &test_fs, &md_fs),
-        head: Some(HeadSummary::new(head, &outcome.spec)?),
+        head: Some(HeadSummary::new(head, &outcome.ue.spec)?),
         fit: FitSection {
             warnings,
-            ..fit_section(&outcome, args.lambda)?
+            ..FitSection::from_outcome(&outcome, args.lambda)?
         },
         evaluation: EvaluationSections::new(&evaluation)?,
         timing: BTreeMap::new(),
@@ -133,29 +134,13 @@ pub fn run(args: &FitSettings, printer: &Printer) -> anyhow::Result<Outcome> {
     };
 
     // Encode everything, then write: a failure above leaves the directory untouched.
-    let dir = FitDir::new(&args.out);
-    let no_meta = BTreeMap::new();
-    let files: Vec<(PathBuf, Vec<u8>)> = vec![
-        (
-            dir.path(HEAD),
-            encode_head(&dir.path(HEAD), &outcome.head, &outcome.spec, &no_meta)?,
-        ),
-        (
-            dir.path(ORIGINAL_HEAD),
-            encode_head(&dir.path(ORIGINAL_HEAD), head, &outcome.spec, &no_meta)?,
-        ),
-        (
-            dir.path(MAHALANOBIS),
-            encode_mahalanobis(&md_export, &no_meta),
-        ),
-        (dir.path(SCORES), scores_to_bytes(&evaluation.scores)?),
-        (dir.path(REPORT), report.to_json()?.into_bytes()),
-    ];
-    std::fs::create_dir_all(&args.out)
-        .with_context(|| format!("cannot create {}", args.out.display()))?;
-    for (path, bytes) in &files {
-        write_atomic(path, bytes)?;
-    }
+    FitDir::new(&args.out).write(&FitFiles {
+        ue: &outcome.ue,
+        original: head,
+        mahalanobis: &md_export,
+        scores: &evaluation.scores,
+        report: &report,
+    })?;
     print!("{}", summary(&report, &args.out));
     Ok(Outcome::Success)
 }

@@ -1,17 +1,13 @@
-//! What a `fit` run records besides the computed results: the inputs it read, the
-//! output-directory checks, errors named after their file, and the summary on stdout.
+//! What a `fit` run records besides the computed results: the inputs it read, errors named
+//! after their file, and the summary on stdout.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use anyhow::{bail, Context};
-
-use crate::fit::{FitError, FitOutcome};
+use crate::fit::FitError;
 use crate::load::{Checkpoint, FeatureSet};
-use crate::report::{FitSection, GridEntry, InputFile, Report};
+use crate::report::{InputFile, Report};
 use crate::settings::FitSettings;
-
-use super::super::fit_dir::FILES;
 
 /// Prefixes an error about the data of one split with the file the split came from.
 pub(super) fn name_split_file(e: FitError, args: &FitSettings) -> anyhow::Error {
@@ -27,30 +23,6 @@ pub(super) fn name_split_file(e: FitError, args: &FitSettings) -> anyhow::Error 
         Some(f) => anyhow::Error::new(e).context(f),
         None => e.into(),
     }
-}
-
-pub(super) fn fit_section(outcome: &FitOutcome, lambda: f64) -> anyhow::Result<FitSection> {
-    let grid = outcome
-        .grid
-        .iter()
-        .map(|g| {
-            GridEntry::new(
-                g.alpha,
-                g.beta,
-                g.lr,
-                g.epochs,
-                g.best_epoch,
-                g.val_roc_auc,
-                g.final_train_loss,
-            )
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    let index = outcome
-        .grid
-        .iter()
-        .position(|g| g == &outcome.selected)
-        .context("the selected configuration is not in the grid")?;
-    Ok(FitSection::new(grid, index, lambda)?)
 }
 
 /// `inputs.<name>` for the report: every checkpoint file and every feature file.
@@ -92,69 +64,6 @@ pub(super) fn input_files(
         add("md_train", d);
     }
     m
-}
-
-/// Refuses an output directory that is, or lies inside, an input directory, or that
-/// would overwrite an input file: the tool never writes its inputs.
-pub(super) fn check_output_dir(
-    out: &Path,
-    ckpt: &Checkpoint,
-    args: &FitSettings,
-) -> anyhow::Result<()> {
-    let abs = |p: &Path| -> PathBuf {
-        let p = if p.is_absolute() {
-            p.to_path_buf()
-        } else {
-            std::env::current_dir().unwrap_or_default().join(p)
-        };
-        // Canonicalise the longest existing ancestor so symlinks cannot hide a clash.
-        let mut existing = p.as_path();
-        let mut rest = Vec::new();
-        while !existing.exists() {
-            match (existing.parent(), existing.file_name()) {
-                (Some(parent), Some(name)) => {
-                    rest.push(name.to_os_string());
-                    existing = parent;
-                }
-                _ => break,
-            }
-        }
-        let mut c = existing
-            .canonicalize()
-            .unwrap_or_else(|_| existing.to_path_buf());
-        for r in rest.iter().rev() {
-            c.push(r);
-        }
-        c
-    };
-    if out.exists() && !out.is_dir() {
-        bail!(
-            "--out {}: exists and is not a directory (fit writes a directory of files)",
-            out.display()
-        );
-    }
-    let out_abs = abs(out);
-    let mut inputs: Vec<&Path> = vec![&args.checkpoint, &args.train];
-    inputs.extend(args.val.as_deref());
-    inputs.extend(args.test.as_deref());
-    inputs.extend(args.md_train.as_deref());
-    inputs.extend(ckpt.files.iter().map(|f| f.path.as_path()));
-    for input in inputs {
-        let in_abs = abs(input);
-        let clash = if input.is_dir() {
-            out_abs.starts_with(&in_abs)
-        } else {
-            in_abs.starts_with(&out_abs) && FILES.iter().any(|f| in_abs == out_abs.join(f))
-        };
-        if clash {
-            bail!(
-                "--out {}: would write inside or over the input {}; choose another directory",
-                out.display(),
-                input.display()
-            );
-        }
-    }
-    Ok(())
 }
 
 /// The one-screen summary on stdout.

@@ -173,19 +173,15 @@ fn parse_metadata(
             "a number in (0, 0.5)",
         )?,
     };
-    let (kind, act) = match (kind.as_str(), activation.as_str()) {
-        ("linear", "none") => (HeadKind::Linear, None),
-        ("dense", "tanh" | "gelu") => (HeadKind::Dense, Activation::parse(&activation)),
-        _ => {
-            return Err(invalid(
-                path,
-                Some("kind"),
-                format!(
-                    "expected kind `linear` with activation `none`, or kind `dense` with \
-                     activation `tanh` or `gelu`; got kind {kind:?}, activation {activation:?}"
-                ),
-            ))
-        }
+    let Some((kind, act)) = HeadKind::from_names(&kind, &activation) else {
+        return Err(invalid(
+            path,
+            Some("kind"),
+            format!(
+                "expected kind `linear` with activation `none`, or kind `dense` with \
+                 activation `tanh` or `gelu`; got kind {kind:?}, activation {activation:?}"
+            ),
+        ));
     };
     Ok((kind, act, spec, meta))
 }

@@ -65,6 +65,16 @@ impl HeadKind {
         }
     }
 
+    /// The kind and activation named in `head.safetensors` metadata (`none` for a head
+    /// without an activation); `None` for a pair that is no head.
+    pub fn from_names(kind: &str, activation: &str) -> Option<(HeadKind, Option<Activation>)> {
+        match (kind, activation) {
+            ("linear", "none") => Some((HeadKind::Linear, None)),
+            ("dense", act) => Some((HeadKind::Dense, Some(Activation::parse(act)?))),
+            _ => None,
+        }
+    }
+
     /// Whether every layer of this kind has a bias (a linear head's is optional).
     pub fn bias_required(self) -> bool {
         match self {

@@ -3,9 +3,9 @@
 //! This is the only place that maps `score` and `fit` types into report types.
 
 use super::model::{
-    real, Baselines, BootstrapInfo, CalibrationEstimates, Comparison, CovarianceInfo, Estimate,
-    EvaluationSections, FitSection, GridEntry, MahalanobisInfo, MethodMetrics, SplitCalibration,
-    SplitSummary, TemperatureCalibration, TemperatureInfo,
+    real, Baselines, BootstrapInfo, Comparison, CovarianceInfo, Estimate, EvaluationSections,
+    FitSection, GridEntry, MahalanobisInfo, SplitCalibration, SplitSummary, TemperatureCalibration,
+    TemperatureInfo,
 };
 use super::real::Real;
 use super::ReportError;
@@ -39,28 +39,9 @@ impl From<&score::Estimate> for Estimate {
     }
 }
 
-impl From<&score::RankingEstimates> for MethodMetrics {
-    fn from(m: &score::RankingEstimates) -> Self {
-        MethodMetrics {
-            roc_auc: (&m.roc_auc).into(),
-            aurc: (&m.aurc).into(),
-            e_aurc: (&m.e_aurc).into(),
-            prr: (&m.prr).into(),
-        }
-    }
-}
-
-impl From<&score::CalibrationEstimates> for CalibrationEstimates {
-    fn from(c: &score::CalibrationEstimates) -> Self {
-        CalibrationEstimates {
-            accuracy: (&c.accuracy).into(),
-            ece: (&c.ece).into(),
-            adaptive_ece: (&c.adaptive_ece).into(),
-            mce: (&c.mce).into(),
-            brier: (&c.brier).into(),
-            nll: (&c.nll).into(),
-        }
-    }
+/// [`Estimate::from`] as a function over any borrow (for the metric containers' `map`).
+fn estimate(e: &score::Estimate) -> Estimate {
+    e.into()
 }
 
 impl BootstrapInfo {
@@ -112,7 +93,7 @@ impl EvaluationSections {
                 .methods
                 .iter()
                 .map(|(method, per_split)| {
-                    let splits = per_split.iter().map(|(s, r)| (s.clone(), r.into()));
+                    let splits = per_split.iter().map(|(s, r)| (s.clone(), r.map(estimate)));
                     (method.clone(), splits.collect())
                 })
                 .collect(),
@@ -121,11 +102,11 @@ impl EvaluationSections {
                 .iter()
                 .map(|(split, (orig, after))| {
                     let cal = SplitCalibration {
-                        original: orig.into(),
+                        original: orig.map(estimate),
                         temperature: TemperatureCalibration {
                             value: baselines.temperature_scaling.temperature,
                             fitted_on: temperature_split.clone(),
-                            metrics: after.into(),
+                            metrics: after.map(estimate),
                         },
                     };
                     (split.clone(), cal)
@@ -137,7 +118,7 @@ impl EvaluationSections {
                 .map(|(pair, per_split)| {
                     let splits = per_split.iter().map(|(s, d)| {
                         let cmp = Comparison {
-                            roc_auc_diff: d.into(),
+                            roc_auc_diff: estimate(d),
                         };
                         (s.clone(), cmp)
                     });

@@ -12,6 +12,7 @@ use super::provenance::{InputFile, Tool};
 use super::real::Real;
 use super::ReportError;
 use crate::head::{Head, UeSpec};
+use crate::score;
 
 /// Version of the report layout; bumped on any change of the key paths.
 pub const SCHEMA_VERSION: &str = "1.0.0";
@@ -30,35 +31,12 @@ pub struct Estimate {
     pub skipped_resamples: usize,
 }
 
-/// Ranking metrics of one uncertainty score on one split.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct MethodMetrics {
-    /// Error ROC-AUC.
-    pub roc_auc: Estimate,
-    /// Area under the risk–coverage curve.
-    pub aurc: Estimate,
-    /// AURC minus the oracle's.
-    pub e_aurc: Estimate,
-    /// Prediction rejection ratio.
-    pub prr: Estimate,
-}
+/// Ranking metrics (error ROC-AUC, AURC, E-AURC, PRR) of one uncertainty score on one split.
+pub type MethodMetrics = score::RankingEstimates<Estimate>;
 
-/// Calibration metrics of one set of probabilities on one split.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CalibrationEstimates {
-    /// Fraction correct.
-    pub accuracy: Estimate,
-    /// 15-bin equal-width ECE.
-    pub ece: Estimate,
-    /// 15-bin equal-mass ECE.
-    pub adaptive_ece: Estimate,
-    /// Maximum calibration error over non-empty bins.
-    pub mce: Estimate,
-    /// Mean Brier score.
-    pub brier: Estimate,
-    /// Mean negative log-likelihood.
-    pub nll: Estimate,
-}
+/// Calibration metrics (accuracy, ECE, adaptive ECE, MCE, Brier, NLL) of one set of
+/// probabilities on one split.
+pub type CalibrationEstimates = score::CalibrationEstimates<Estimate>;
 
 /// Calibration of one split: the original probabilities, and after temperature scaling.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -390,18 +368,10 @@ pub struct Report {
     pub head: Option<HeadSummary>,
     /// The grid search.
     pub fit: FitSection,
-    /// Per-split counts.
-    pub data: BTreeMap<String, SplitSummary>,
-    /// `methods.<method>.<split>.<metric>`.
-    pub methods: BTreeMap<String, BTreeMap<String, MethodMetrics>>,
-    /// `calibration.<split>`.
-    pub calibration: BTreeMap<String, SplitCalibration>,
-    /// Paired comparisons.
-    pub comparisons: BTreeMap<String, BTreeMap<String, Comparison>>,
-    /// Fitted baselines.
-    pub baselines: Baselines,
-    /// Bootstrap settings.
-    pub bootstrap: BootstrapInfo,
+    /// `data`, `methods`, `calibration`, `comparisons`, `baselines` and `bootstrap`, at the
+    /// top level of the file.
+    #[serde(flatten)]
+    pub evaluation: EvaluationSections,
     /// Metric conventions.
     pub conventions: Conventions,
     /// Seconds per stage (varies run to run; everything else is deterministic).
@@ -432,7 +402,6 @@ pub struct ReportParts {
 impl Report {
     /// Assembles the report.
     pub fn new(parts: ReportParts) -> Result<Report, ReportError> {
-        let e = parts.evaluation;
         let timing = parts
             .timing
             .into_iter()
@@ -446,12 +415,7 @@ impl Report {
             inputs: parts.inputs,
             head: parts.head,
             fit: parts.fit,
-            data: e.data,
-            methods: e.methods,
-            calibration: e.calibration,
-            comparisons: e.comparisons,
-            baselines: e.baselines,
-            bootstrap: e.bootstrap,
+            evaluation: parts.evaluation,
             conventions: Conventions::default(),
             timing,
         })

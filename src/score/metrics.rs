@@ -4,6 +4,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use serde::{Deserialize, Serialize};
+
 use super::bootstrap::{self, percentile_interval, BootstrapConfig, Interval};
 use super::calibration::{Calibration, CalibrationMetrics};
 use super::evaluate::method;
@@ -40,34 +42,62 @@ impl Estimate {
     }
 }
 
-/// Ranking metrics of one uncertainty score on one split.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RankingEstimates {
+/// Ranking metrics of one uncertainty score on one split. `E` is [`Estimate`] here; the
+/// report holds the same metrics as its own finite estimates (`report::model::MethodMetrics`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RankingEstimates<E = Estimate> {
     /// Error ROC-AUC.
-    pub roc_auc: Estimate,
+    pub roc_auc: E,
     /// Area under the risk–coverage curve.
-    pub aurc: Estimate,
+    pub aurc: E,
     /// AURC minus the oracle's.
-    pub e_aurc: Estimate,
+    pub e_aurc: E,
     /// Prediction rejection ratio.
-    pub prr: Estimate,
+    pub prr: E,
 }
 
-/// Calibration metrics of one set of probabilities on one split.
-#[derive(Debug, Clone, PartialEq)]
-pub struct CalibrationEstimates {
+impl<E> RankingEstimates<E> {
+    /// Every metric through `f`.
+    pub fn map<T>(&self, f: impl Fn(&E) -> T) -> RankingEstimates<T> {
+        RankingEstimates {
+            roc_auc: f(&self.roc_auc),
+            aurc: f(&self.aurc),
+            e_aurc: f(&self.e_aurc),
+            prr: f(&self.prr),
+        }
+    }
+}
+
+/// Calibration metrics of one set of probabilities on one split (`E` as in
+/// [`RankingEstimates`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CalibrationEstimates<E = Estimate> {
     /// Fraction correct.
-    pub accuracy: Estimate,
+    pub accuracy: E,
     /// 15-bin equal-width ECE.
-    pub ece: Estimate,
+    pub ece: E,
     /// 15-bin equal-mass ECE.
-    pub adaptive_ece: Estimate,
+    pub adaptive_ece: E,
     /// Maximum calibration error over non-empty bins.
-    pub mce: Estimate,
+    pub mce: E,
     /// Mean Brier score.
-    pub brier: Estimate,
+    pub brier: E,
     /// Mean negative log-likelihood.
-    pub nll: Estimate,
+    pub nll: E,
+}
+
+impl<E> CalibrationEstimates<E> {
+    /// Every metric through `f`.
+    pub fn map<T>(&self, f: impl Fn(&E) -> T) -> CalibrationEstimates<T> {
+        CalibrationEstimates {
+            accuracy: f(&self.accuracy),
+            ece: f(&self.ece),
+            adaptive_ece: f(&self.adaptive_ece),
+            mce: f(&self.mce),
+            brier: f(&self.brier),
+            nll: f(&self.nll),
+        }
+    }
 }
 
 /// Rows, errors and classes of one split.

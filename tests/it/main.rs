@@ -1,6 +1,7 @@
 //! One integration-test binary (as ripgrep does): shared helpers in `util`,
 //! one module per concern.
 
+mod architecture;
 mod cli_errors;
 mod export_bench;
 mod export_crosscheck;

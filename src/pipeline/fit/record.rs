@@ -84,6 +84,7 @@ pub(super) fn summary(report: &Report, out: &Path) -> String {
     for split in ["val", "test"] {
         let get = |m: &str| {
             report
+                .evaluation
                 .methods
                 .get(m)
                 .and_then(|x| x.get(split))
@@ -91,6 +92,7 @@ pub(super) fn summary(report: &Report, out: &Path) -> String {
                 .map_or("n/a".to_string(), |v| format!("{:.4}", v.get()))
         };
         if report
+            .evaluation
             .methods
             .get("adue")
             .is_some_and(|m| m.contains_key(split))

@@ -4,7 +4,9 @@
 //! The modules read as the pipeline:
 //! [`load`] → [`fit`] → [`score`] → [`export`] → [`validate`] → [`report`].
 //! [`head`] is the one definition of the classification head that they all share;
-//! [`cli`] and [`pipeline`] wire the stages to the command line.
+//! [`fit_dir`] is the fit directory; [`pipeline`] wires the stages per subcommand from
+//! [`settings`], which [`cli`] resolves from the command line. Each module uses only the
+//! modules below it in the order of `ARCHITECTURE.md` (checked by `tests/it/architecture.rs`).
 #![deny(missing_docs)]
 
 pub mod cli;

@@ -4,6 +4,7 @@
 //! θ is cut into tensors by the head's [`HeadLayout`] ([`super::theta`]):
 //! - linear: `W [C, D]`, then `b [C]` if the head has a bias;
 //! - dense:  `W₁ [H, D]`, `b₁ [H]`, `W₂ [C, H]`, `b₂ [C]`.
+//!
 //! The element-wise and skinny-layer kernels are in [`super::kernels`].
 //!
 //! Training forward (HF `RobertaClassificationHead`): `x̃ = dropout(x)`,

@@ -154,7 +154,7 @@ impl FitDir {
         let path = self.path(SCORES);
         let bytes = read_capped(&path, MAX_MODEL_BYTES)
             .with_context(|| format!("cannot read {}", path.display()))?;
-        Ok(scores_from_bytes(&bytes).with_context(|| format!("{}", path.display()))?)
+        scores_from_bytes(&bytes).with_context(|| format!("{}", path.display()))
     }
 
     /// The scores of one split, if the directory has it.

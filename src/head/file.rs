@@ -133,20 +133,15 @@ fn invalid(path: &Path, tensor: Option<&str>, reason: impl Into<String>) -> Head
     }
 }
 
-/// Parses the `__metadata__` of a head file: kind, activation and the spec of `U`; the
-/// other pairs are returned as they are.
+/// What the format's own metadata keys say: kind, activation and the spec of `U`.
+type HeadMeta = (HeadKind, Option<Activation>, UeSpec);
+
+/// Parses the `__metadata__` of a head file ([`HeadMeta`]); the other pairs are returned as
+/// they are.
 fn parse_metadata(
     path: &Path,
     mut meta: BTreeMap<String, String>,
-) -> Result<
-    (
-        HeadKind,
-        Option<Activation>,
-        UeSpec,
-        BTreeMap<String, String>,
-    ),
-    HeadFileError,
-> {
+) -> Result<(HeadMeta, BTreeMap<String, String>), HeadFileError> {
     let mut take = |key: &str| {
         meta.remove(key)
             .ok_or_else(|| invalid(path, Some(key), "missing `__metadata__` key"))
@@ -183,7 +178,7 @@ fn parse_metadata(
             ),
         ));
     };
-    Ok((kind, act, spec, meta))
+    Ok(((kind, act, spec), meta))
 }
 
 /// Parses and validates the bytes of a head file (`path` only names it in errors).
@@ -196,7 +191,7 @@ fn parse_head(
     let (_, header) = SafeTensors::read_metadata(bytes)
         .map_err(|e| invalid(path, None, format!("not a valid safetensors file: {e}")))?;
     let meta = header.metadata().clone().unwrap_or_default();
-    let (kind, activation, spec, meta) = parse_metadata(path, meta.into_iter().collect())?;
+    let ((kind, activation, spec), meta) = parse_metadata(path, meta.into_iter().collect())?;
 
     let keys = layer_keys(kind);
     let names: Vec<&str> = keys.iter().flat_map(|&(w, b)| [w, b]).collect();

@@ -68,8 +68,6 @@ impl Split {
     }
 }
 
-/// Runs `fit`.
-
 /// The rows `idx` of `a`, moved to the front of its own buffer, which is then shrunk: no
 /// second `[N, D]` allocation. `idx` must be strictly ascending (else this falls back to a
 /// copy, as it does for an array that is not in standard layout).

@@ -20,7 +20,7 @@ pub struct GridResult {
     /// one.
     pub best_epoch: usize,
     /// Validation error ROC-AUC of the kept weights, computed exactly as
-    /// [`Head::uncertainty`] does, so the scorer reproduces it from the written head; `None`
+    /// [`UeHead::uncertainty`](crate::head::UeHead::uncertainty) does, so the scorer reproduces it from the written head; `None`
     /// when undefined (the run diverged).
     pub val_roc_auc: Option<f64>,
     /// Mean mini-batch loss (all three terms, dropout on) of the last epoch trained.

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use ndarray::{Array1, Array2};
 use safetensors::{Dtype, SafeTensors};
 
-use super::layout::{check_layers, layer_keys};
+use super::layout::check_layers;
 use super::{Activation, Head, HeadKind, UeHead, UeSpec};
 use crate::output::{encode_safetensors, write_atomic, TensorOut, WriteError};
 
@@ -193,7 +193,7 @@ fn parse_head(
     let meta = header.metadata().clone().unwrap_or_default();
     let ((kind, activation, spec), meta) = parse_metadata(path, meta.into_iter().collect())?;
 
-    let keys = layer_keys(kind);
+    let keys = kind.layer_keys();
     let names: Vec<&str> = keys.iter().flat_map(|&(w, b)| [w, b]).collect();
     if let Some(extra) = st.names().into_iter().find(|n| !names.contains(n)) {
         return Err(invalid(

@@ -5,29 +5,15 @@
 //! logits and names every tensor: its key in `head.safetensors` (prefixed, its ONNX
 //! initializer name), its shape and its offset in the fit engine's flat parameter vector θ
 //! (each layer's weight row-major, then its bias). The head file reader and writer, the θ
-//! packing of the fit engine and the ONNX graph builder all walk this list; only the
-//! maths of a new kind of head (forward/backward, ONNX nodes of a new activation) is written
-//! per kind.
+//! packing of the fit engine and the ONNX graph builder all walk this list; the keys of each
+//! kind are [`HeadKind::layer_keys`], and only the maths of a new kind of head
+//! (forward/backward, ONNX nodes of a new activation) is written per kind.
 //!
 //! The layout is `Copy` and allocation-free: the fit engine cuts θ with it on every step.
 
 use ndarray::{Array1, Array2};
 
-use super::{Activation, Head, HeadKind};
-
-/// Most layers a head has.
-pub const MAX_LAYERS: usize = 2;
-
-/// The tensor keys (weight, bias) of each layer of a kind of head, features to logits.
-pub fn layer_keys(kind: HeadKind) -> &'static [(&'static str, &'static str)] {
-    match kind {
-        HeadKind::Linear => &[("weight", "bias")],
-        HeadKind::Dense => &[
-            ("dense.weight", "dense.bias"),
-            ("out_proj.weight", "out_proj.bias"),
-        ],
-    }
-}
+use super::{Activation, Head, HeadKind, MAX_LAYERS};
 
 /// One affine layer of a head.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -117,7 +103,7 @@ impl HeadLayout {
         let last = shapes.len().saturating_sub(1);
         for (i, ((&(outputs, inputs, bias), &(w, b)), slot)) in shapes
             .iter()
-            .zip(layer_keys(kind))
+            .zip(kind.layer_keys())
             .zip(&mut layers)
             .enumerate()
         {
@@ -280,7 +266,7 @@ pub fn check_layers<'a>(
     layers: impl IntoIterator<Item = (&'a Array2<f32>, Option<&'a Array1<f32>>)>,
 ) -> Result<(), ShapeError> {
     let mut previous: Option<(&'static str, usize)> = None;
-    for (&(wk, bk), (w, b)) in layer_keys(kind).iter().zip(layers) {
+    for (&(wk, bk), (w, b)) in kind.layer_keys().iter().zip(layers) {
         if let Some((prev_key, width)) = previous {
             if w.ncols() != width {
                 return Err(ShapeError::Columns {

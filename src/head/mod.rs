@@ -46,6 +46,9 @@ pub enum Head {
     },
 }
 
+/// Most layers a head of any kind has.
+pub const MAX_LAYERS: usize = 2;
+
 /// The two shapes of head, as named in `inspect --json` (`head.kind`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -72,6 +75,18 @@ impl HeadKind {
             ("linear", "none") => Some((HeadKind::Linear, None)),
             ("dense", act) => Some((HeadKind::Dense, Some(Activation::parse(act)?))),
             _ => None,
+        }
+    }
+
+    /// The tensor keys `(weight, bias)` of each layer, features to logits, as
+    /// `head.safetensors` and the ONNX initializers name them ([`HeadLayout`]).
+    pub fn layer_keys(self) -> &'static [(&'static str, &'static str)] {
+        match self {
+            HeadKind::Linear => &[("weight", "bias")],
+            HeadKind::Dense => &[
+                ("dense.weight", "dense.bias"),
+                ("out_proj.weight", "out_proj.bias"),
+            ],
         }
     }
 
@@ -167,7 +182,7 @@ impl Head {
         layout::check_layers(kind, layers.iter().map(|(w, b)| (w, b.as_ref())))?;
         let count = ShapeError::Layers {
             kind: kind.as_str(),
-            expected: layout::layer_keys(kind).len(),
+            expected: kind.layer_keys().len(),
             got: layers.len(),
         };
         let mut it = layers.into_iter();

@@ -12,8 +12,8 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use adue_compile::fit::{fit, write_head, AdueParams};
-use adue_compile::head::UeSpec;
+use adue_compile::fit::{fit, AdueParams};
+use adue_compile::head::{write_head, UeHead, UeSpec};
 use anyhow::{Context, Result};
 use clap::Parser;
 
@@ -53,7 +53,11 @@ fn main() -> Result<()> {
     let args = Args::parse();
     let head = original_head(&args.checkpoint, &args.head)?;
     if let Some(path) = &args.save_original {
-        write_head(path, &head, &UeSpec::paper(), &BTreeMap::new())?;
+        let ue = UeHead {
+            head: head.clone(),
+            spec: UeSpec::paper(),
+        };
+        write_head(path, &ue, &BTreeMap::new())?;
     }
     let grid = grid(&args.grid)?;
     let (train, val, test) = (
@@ -80,8 +84,8 @@ fn main() -> Result<()> {
         "grid": grid,
         "wall_s": wall,
         "selected": out.selected,
-        "val_roc_auc": val.adue_roc_auc(&out.head, &out.spec),
-        "test_roc_auc": test.adue_roc_auc(&out.head, &out.spec),
+        "val_roc_auc": val.adue_roc_auc(&out.ue.head, &out.ue.spec),
+        "test_roc_auc": test.adue_roc_auc(&out.ue.head, &out.ue.spec),
         "sr_val_roc_auc": val.sr_roc_auc(),
         "sr_test_roc_auc": test.sr_roc_auc(),
         "train_rows": train.set.rows(),

@@ -3,8 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
-use adue_compile::fit::{read_head, FitData, Grid};
-use adue_compile::head::Head;
+use adue_compile::fit::{FitData, Grid};
+use adue_compile::head::{read_head, Head};
 use adue_compile::load::{read_checkpoint, read_features, FeatureSet};
 use adue_compile::score::{roc_auc, LogitStats};
 use anyhow::{bail, Result};
@@ -54,7 +54,7 @@ impl Split {
 pub fn original_head(checkpoint: &Option<PathBuf>, head: &Option<PathBuf>) -> Result<Head> {
     Ok(match (checkpoint, head) {
         (Some(c), None) => read_checkpoint(c, None)?.head,
-        (None, Some(h)) => read_head(h)?.0,
+        (None, Some(h)) => read_head(h)?.0.head,
         _ => bail!("give exactly one of --checkpoint and --head"),
     })
 }

@@ -123,7 +123,7 @@ fn run_one(
         "seed": args.seed,
         "index": c.index,
         "result": out.selected,
-        "test_roc_auc": test.adue_roc_auc(&out.head, &out.spec),
+        "test_roc_auc": test.adue_roc_auc(&out.ue.head, &out.ue.spec),
         "sr_val_roc_auc": sr.0,
         "sr_test_roc_auc": sr.1,
         "wall_s": wall,

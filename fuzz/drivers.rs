@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use adue_compile::fit::Grid;
-use adue_compile::head::{Activation, Head, UeSpec};
+use adue_compile::head::{Activation, Head, UeHead, UeSpec};
 use adue_compile::load::SafetensorsFile;
 use adue_compile::load::{features_from_safetensors, lora_scaling, AdapterConfig, NpyFile};
 use adue_compile::onnx::tensor_data::{element_count, f16_values, f32_values};
@@ -126,11 +126,14 @@ fn reference_head() -> Head {
 /// names / types / shapes; provenance: metadata keys, UE spec, threshold). `Err` lists the
 /// failed checks.
 pub fn onnx(data: &[u8]) -> Result<(), String> {
-    let (original, ue_head) = (reference_head(), reference_head());
+    let original = reference_head();
+    let ue = UeHead {
+        head: reference_head(),
+        spec: UeSpec::paper(),
+    };
     let reference = Reference {
         original: &original,
-        ue_head: &ue_head,
-        spec: UeSpec::paper(),
+        ue: &ue,
         mahalanobis: None,
     };
     let mut checks = Vec::new();

@@ -5,12 +5,15 @@
 //! [`load`] → [`fit`] → [`score`] → [`export`] → [`validate`] → [`report`].
 //! [`onnx`] reads and writes foreign ONNX models losslessly (the full schema).
 //! [`head`] is the one definition of the classification head that they all share;
-//! [`cli`] and [`pipeline`] wire the stages to the command line.
+//! [`fit_dir`] is the fit directory; [`pipeline`] wires the stages per subcommand from
+//! [`settings`], which [`cli`] resolves from the command line. Each module uses only the
+//! modules below it in the order of `ARCHITECTURE.md` (checked by `tests/it/architecture.rs`).
 #![deny(missing_docs)]
 
 pub mod cli;
 pub mod export;
 pub mod fit;
+pub mod fit_dir;
 pub mod head;
 pub mod load;
 pub mod onnx;
@@ -19,4 +22,5 @@ pub mod pipeline;
 pub mod report;
 pub mod runtime;
 pub mod score;
+pub mod settings;
 pub mod validate;

@@ -1,5 +1,5 @@
-//! The command-line flags, as parsed (CONTRACT §3). Validation and defaults that
-//! depend on other inputs happen in the pipeline, not here.
+//! The command-line flags, as parsed (CONTRACT §3). `resolve` turns them into
+//! [`crate::settings`]; validation that needs the inputs happens in the pipeline.
 
 use std::path::PathBuf;
 

@@ -1,21 +1,22 @@
-//! Command line: parse flags, run one pipeline stage, map the outcome to an exit code.
+//! Command line: parse flags, resolve them into [`crate::settings`], run one pipeline
+//! stage, map the outcome to an exit code.
 //!
 //! Exit codes (CONTRACT §3): 0 success, 1 a `validate` check failed, 2 bad input,
 //! usage, I/O, export or ONNX Runtime error. A closed stdout (`| head`) is not an error.
 
 mod args;
-mod printer;
+mod resolve;
 
 pub use args::{
     ActivationArg, Cli, Command, ExportArgs, FitArgs, InspectArgs, ReportArgs, ValidateArgs,
 };
-pub use printer::Printer;
 
 use std::process::ExitCode;
 
 use clap::Parser;
 
 use crate::pipeline::{self, Outcome};
+use crate::settings::Printer;
 
 /// Entry point used by `main`: parses the flags and runs the subcommand.
 pub fn main() -> ExitCode {
@@ -36,11 +37,11 @@ pub fn main() -> ExitCode {
 pub fn run(cli: &Cli) -> anyhow::Result<Outcome> {
     let printer = Printer::new(cli.quiet);
     match &cli.command {
-        Command::Inspect(a) => pipeline::inspect::run(a, &printer),
-        Command::Fit(a) => pipeline::fit::run(a, &printer),
-        Command::Export(a) => pipeline::export::run(a, &printer),
-        Command::Validate(a) => pipeline::validate::run(a, &printer),
-        Command::Report(a) => pipeline::report::run(a, &printer),
+        Command::Inspect(a) => pipeline::inspect::run(&a.settings(), &printer),
+        Command::Fit(a) => pipeline::fit::run(&a.settings()?, &printer),
+        Command::Export(a) => pipeline::export::run(&a.settings(), &printer),
+        Command::Validate(a) => pipeline::validate::run(&a.settings(), &printer),
+        Command::Report(a) => pipeline::report::run(&a.settings(), &printer),
     }
 }
 

@@ -100,13 +100,13 @@ pub(crate) fn exporter_entries(spec: &ExportSpec, outputs: &[&str]) -> BTreeMap<
         PRODUCER,
         format!("adue-compile {}", env!("CARGO_PKG_VERSION")),
     );
-    put(LAMBDA, spec.spec.lambda.to_string());
-    put(SCALE, spec.spec.scale.to_string());
-    put(EPS, spec.spec.eps.to_string());
+    put(LAMBDA, spec.ue.spec.lambda.to_string());
+    put(SCALE, spec.ue.spec.scale.to_string());
+    put(EPS, spec.ue.spec.eps.to_string());
     put(NUM_CLASSES, spec.original.num_classes().to_string());
     put(INPUT_DIM, spec.original.input_dim().to_string());
     put(ORIGINAL_HEAD, head_description(spec.original));
-    put(UE_HEAD, head_description(spec.ue_head));
+    put(UE_HEAD, head_description(&spec.ue.head));
     put(OUTPUTS, outputs.join(","));
     match spec.threshold {
         None => {

@@ -23,7 +23,7 @@ pub use mahalanobis::MahalanobisExport;
 pub use model::build_model;
 pub use threshold::{certify, clopper_pearson_upper, CertifiedThreshold, ThresholdError};
 
-use crate::head::{Head, UeSpec};
+use crate::head::{Head, UeHead};
 use crate::output::{write_atomic, WriteError};
 
 /// Everything that goes into one exported file.
@@ -31,10 +31,8 @@ use crate::output::{write_atomic, WriteError};
 pub struct ExportSpec<'a> {
     /// The fine-tuned model's head: `logits` and `probabilities` come from it unchanged.
     pub original: &'a Head,
-    /// The fitted UE head: `uncertainty` comes from it.
-    pub ue_head: &'a Head,
-    /// λ, scale and clamp of `U`.
-    pub spec: UeSpec,
+    /// The fitted UE head with λ, scale and clamp of `U`: `uncertainty` comes from it.
+    pub ue: &'a UeHead,
     /// Adds the `mahalanobis` output when present.
     pub mahalanobis: Option<&'a MahalanobisExport>,
     /// Adds the `accept` output (`U ≤ τ`) and its guarantee when present.
@@ -72,7 +70,7 @@ pub enum ExportError {
         /// `[C, D]` of the UE head.
         ue: String,
     },
-    /// A field of the [`UeSpec`] is out of range.
+    /// A field of the [`UeSpec`](crate::head::UeSpec) is out of range.
     #[error("cannot export: UE spec field {field} = {got} is out of range")]
     UeSpec {
         /// `lambda`, `scale` or `eps`.

@@ -15,7 +15,7 @@ use super::mahalanobis::{to_vec, to_vec_2d};
 use super::metadata::{self, exporter_entries};
 use super::pb::{DataType, ModelProto, OperatorSetIdProto, StringStringEntryProto};
 use super::{ExportError, ExportSpec};
-use crate::head::{Activation, Head};
+use crate::head::{Activation, Head, ShapeError};
 
 /// ONNX IR version we write (ONNX 1.13, the first with opset 18).
 pub const IR_VERSION: i64 = 8;
@@ -60,53 +60,18 @@ fn shape_err(tensor: String, expected: String, got: &[usize]) -> ExportError {
 
 /// Checks that a head's tensors agree in shape and are finite.
 fn check_head(name: &str, head: &Head) -> Result<(), ExportError> {
-    match head {
-        Head::Linear { weight, bias } => {
-            check_finite(&format!("{name}.weight"), weight.iter())?;
-            if let Some(b) = bias {
-                if b.len() != weight.nrows() {
-                    return Err(shape_err(
-                        format!("{name}.bias"),
-                        format!("[{}]", weight.nrows()),
-                        b.shape(),
-                    ));
-                }
-                check_finite(&format!("{name}.bias"), b.iter())?;
-            }
-        }
-        Head::Dense {
-            dense_weight,
-            dense_bias,
-            out_weight,
-            out_bias,
-            ..
-        } => {
-            let h = dense_weight.nrows();
-            let c = out_weight.nrows();
-            for (t, len, want) in [
-                ("dense.bias", dense_bias.len(), h),
-                ("out_proj.bias", out_bias.len(), c),
-            ] {
-                if len != want {
-                    return Err(shape_err(
-                        format!("{name}.{t}"),
-                        format!("[{want}]"),
-                        &[len],
-                    ));
-                }
-            }
-            if out_weight.ncols() != h {
-                return Err(shape_err(
-                    format!("{name}.out_proj.weight"),
-                    format!("[C, {h}]"),
-                    out_weight.shape(),
-                ));
-            }
-            check_finite(&format!("{name}.dense.weight"), dense_weight.iter())?;
-            check_finite(&format!("{name}.dense.bias"), dense_bias.iter())?;
-            check_finite(&format!("{name}.out_proj.weight"), out_weight.iter())?;
-            check_finite(&format!("{name}.out_proj.bias"), out_bias.iter())?;
-        }
+    head.check_shapes().map_err(|e| {
+        let (expected, got) = match &e {
+            ShapeError::Bias { expected, got, .. } => (format!("[{expected}]"), got.clone()),
+            ShapeError::Columns {
+                expected, shape, ..
+            } => (format!("[C, {expected}]"), shape.clone()),
+            ShapeError::Layers { expected, got, .. } => (format!("{expected} layers"), vec![*got]),
+        };
+        shape_err(format!("{name}.{}", e.key()), expected, &got)
+    })?;
+    for (slot, values) in head.tensors() {
+        check_finite(&format!("{name}.{}", slot.key), values.iter())?;
     }
     if head.input_dim() == 0 || head.num_classes() == 0 {
         return Err(shape_err(
@@ -121,15 +86,15 @@ fn check_head(name: &str, head: &Head) -> Result<(), ExportError> {
 /// Checks the whole spec before anything is built.
 fn check_spec(spec: &ExportSpec) -> Result<(), ExportError> {
     check_head("original", spec.original)?;
-    check_head("ue", spec.ue_head)?;
-    let (o, u) = (spec.original, spec.ue_head);
+    check_head("ue", &spec.ue.head)?;
+    let (o, u) = (spec.original, &spec.ue.head);
     if o.input_dim() != u.input_dim() || o.num_classes() != u.num_classes() {
         return Err(ExportError::HeadMismatch {
             original: format!("[C={}, D={}]", o.num_classes(), o.input_dim()),
             ue: format!("[C={}, D={}]", u.num_classes(), u.input_dim()),
         });
     }
-    let s = &spec.spec;
+    let s = &spec.ue.spec;
     if !(s.lambda.is_finite() && s.lambda > 0.0) {
         return Err(ExportError::UeSpec {
             field: "lambda",
@@ -182,68 +147,51 @@ fn check_spec(spec: &ExportSpec) -> Result<(), ExportError> {
     Ok(())
 }
 
-/// Adds `head` reading `input`; its logits are named `output`.
+/// Adds `head` reading `input`; its logits are named `output`. Layer by layer from its
+/// [`HeadLayout`](crate::head::HeadLayout): `{prefix}.{key}` initializers (all of them first),
+/// then a `Gemm` per layer with a bias and a `MatMul` against the transposed weight
+/// (`{prefix}.{key}_t`) per layer without, each followed by its activation.
 fn add_head(g: &mut GraphBuilder, prefix: &str, head: &Head, input: &str, output: &str) {
-    let gemm = |g: &mut GraphBuilder, x: &str, w: &str, b: &str, out: &str| {
-        g.node("Gemm", &[x, w, b], out, vec![attr_int("transB", 1)])
-    };
-    match head {
-        Head::Linear { weight, bias: None } => {
+    let layers = head.layers();
+    let weights: Vec<(String, Option<String>)> = head
+        .layout()
+        .layers()
+        .zip(&layers)
+        .map(|(l, (w, b))| match b {
             // No bias: `x · Wᵀ` as a MatMul against the transposed weight, which ONNX
             // Runtime runs faster than a Gemm with transB for a handful of classes.
-            let w_t = g.weight(
-                &format!("{prefix}.weight_t"),
-                &[weight.ncols(), weight.nrows()],
-                &to_vec_2d(weight.t()),
-            );
-            g.node("MatMul", &[input, &w_t], output, vec![]);
-        }
-        Head::Linear {
-            weight,
-            bias: Some(b),
-        } => {
-            let w = g.weight(
-                &format!("{prefix}.weight"),
-                &[weight.nrows(), weight.ncols()],
-                &to_vec_2d(weight.view()),
-            );
-            let b = g.weight(&format!("{prefix}.bias"), &[b.len()], &to_vec(b));
-            gemm(g, input, &w, &b, output);
-        }
-        Head::Dense {
-            dense_weight,
-            dense_bias,
-            activation,
-            out_weight,
-            out_bias,
-        } => {
-            let w1 = g.weight(
-                &format!("{prefix}.dense.weight"),
-                &[dense_weight.nrows(), dense_weight.ncols()],
-                &to_vec_2d(dense_weight.view()),
-            );
-            let b1 = g.weight(
-                &format!("{prefix}.dense.bias"),
-                &[dense_bias.len()],
-                &to_vec(dense_bias),
-            );
-            let w2 = g.weight(
-                &format!("{prefix}.out_proj.weight"),
-                &[out_weight.nrows(), out_weight.ncols()],
-                &to_vec_2d(out_weight.view()),
-            );
-            let b2 = g.weight(
-                &format!("{prefix}.out_proj.bias"),
-                &[out_bias.len()],
-                &to_vec(out_bias),
-            );
-            let h = gemm(g, input, &w1, &b1, &format!("{prefix}/dense"));
-            let a = match activation {
-                Activation::Tanh => g.node("Tanh", &[&h], &format!("{prefix}/tanh"), vec![]),
-                Activation::Gelu => add_gelu(g, prefix, &h),
-            };
-            gemm(g, &a, &w2, &b2, output);
-        }
+            None => {
+                let name = format!("{prefix}.{}_t", l.weight_key);
+                (
+                    g.weight(&name, &[w.ncols(), w.nrows()], &to_vec_2d(w.t())),
+                    None,
+                )
+            }
+            Some(b) => {
+                let name = format!("{prefix}.{}", l.weight_key);
+                let w = g.weight(&name, &[w.nrows(), w.ncols()], &to_vec_2d(w.view()));
+                let bias = format!("{prefix}.{}", l.bias_key);
+                (w, Some(g.weight(&bias, &[b.len()], &to_vec(b))))
+            }
+        })
+        .collect();
+    let mut x = input.to_string();
+    let count = weights.len();
+    for (i, (layer, (w, b))) in head.layout().layers().zip(&weights).enumerate() {
+        let out = if i + 1 == count {
+            output.to_string()
+        } else {
+            format!("{prefix}/{}", layer.name())
+        };
+        x = match b {
+            Some(b) => g.node("Gemm", &[&x, w, b], &out, vec![attr_int("transB", 1)]),
+            None => g.node("MatMul", &[&x, w], &out, vec![]),
+        };
+        x = match layer.activation {
+            None => x,
+            Some(Activation::Tanh) => g.node("Tanh", &[&x], &format!("{prefix}/tanh"), vec![]),
+            Some(Activation::Gelu) => add_gelu(g, prefix, &x),
+        };
     }
 }
 
@@ -279,7 +227,7 @@ fn add_gelu(g: &mut GraphBuilder, prefix: &str, x: &str) -> String {
 /// is one `[batch, 1] × [1, 1] + [1]` Gemm. Eight nodes: at batch 1 the per-node
 /// overhead is most of the cost.
 fn add_uncertainty(g: &mut GraphBuilder, spec: &ExportSpec, p: &str, axes: &str) -> String {
-    let s = &spec.spec;
+    let s = &spec.ue.spec;
     let lambda = g.scalar("ue.lambda", s.lambda as f32);
     let slope = g.weight(
         "ue.minus_scale_over_lambda",
@@ -322,7 +270,7 @@ pub fn build_model(spec: &ExportSpec) -> Result<ModelProto, ExportError> {
         PROBABILITIES,
         vec![attr_int("axis", 1)],
     );
-    add_head(&mut g, "ue", spec.ue_head, INPUT, "ue/logits");
+    add_head(&mut g, "ue", &spec.ue.head, INPUT, "ue/logits");
     let ue_p = g.node(
         "Softmax",
         &["ue/logits"],

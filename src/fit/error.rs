@@ -1,8 +1,6 @@
-//! Everything that can go wrong while fitting, selecting or (de)serialising an AdUE head.
+//! Everything that can go wrong while fitting and selecting an AdUE head.
 
 use std::path::PathBuf;
-
-use crate::output::WriteError;
 
 /// An error of the fit stage. Every message names the offending file, split, tensor or
 /// parameter and what was expected, so a user can act on it without reading the code.
@@ -114,37 +112,4 @@ pub enum FitError {
         /// The error from rayon.
         reason: String,
     },
-
-    /// A head file could not be read.
-    #[error("cannot read head file {path}: {source}")]
-    ReadHead {
-        /// The head file.
-        path: PathBuf,
-        /// The I/O error.
-        #[source]
-        source: std::io::Error,
-    },
-
-    /// A head file is not a valid AdUE head (bad safetensors bytes, missing or misshapen
-    /// tensor, wrong dtype, bad metadata, non-finite weights).
-    #[error("invalid head file {path}{}: {reason}", tensor.as_ref().map(|t| format!(" (tensor `{t}`)")).unwrap_or_default())]
-    InvalidHeadFile {
-        /// The head file.
-        path: PathBuf,
-        /// The tensor or metadata key at fault, when there is one.
-        tensor: Option<String>,
-        /// What was expected and what was found.
-        reason: String,
-    },
-
-    /// Extra metadata tried to overwrite a key that the head format defines.
-    #[error("metadata key `{key}` is reserved by the head format (kind, activation, lambda, scale, eps)")]
-    ReservedMetadataKey {
-        /// The offending key.
-        key: String,
-    },
-
-    /// A head file could not be written.
-    #[error(transparent)]
-    Write(#[from] WriteError),
 }

@@ -7,7 +7,9 @@ use rand::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 
 use super::loss::{data_terms, l2sp_into, LossSpec};
-use super::model::{backward, forward, Arch, Pass, Workspace};
+use super::model::{backward, forward, Pass, Workspace};
+
+use crate::head::HeadLayout;
 use crate::head::{softmax_rows, uncertainty_from_probs, Activation, UeSpec};
 
 /// Weights of the three loss terms.
@@ -26,7 +28,7 @@ struct Batch {
     u_sr: Vec<f64>,
 }
 
-fn random_batch(arch: &Arch, rows: usize, rng: &mut Xoshiro256PlusPlus) -> Batch {
+fn random_batch(arch: &HeadLayout, rows: usize, rng: &mut Xoshiro256PlusPlus) -> Batch {
     let d = arch.input_dim();
     let keep_factor =
         |rng: &mut Xoshiro256PlusPlus| if rng.gen_bool(0.2) { 0.0 } else { 1.0 / 0.9 };
@@ -40,7 +42,7 @@ fn random_batch(arch: &Arch, rows: usize, rng: &mut Xoshiro256PlusPlus) -> Batch
 
 /// The full loss and its analytic gradient at θ.
 fn objective(
-    arch: &Arch,
+    arch: &HeadLayout,
     theta: &[f64],
     theta0: &[f64],
     batch: &Batch,
@@ -68,7 +70,7 @@ fn objective(
 
 /// Largest `|finite difference − analytic|` over all parameters, relative to the largest
 /// analytic gradient component; and that largest component.
-fn check(arch: Arch, spec: UeSpec, w: Terms, logit_scale: f64, seed: u64) -> (f64, f64) {
+fn check(arch: HeadLayout, spec: UeSpec, w: Terms, logit_scale: f64, seed: u64) -> (f64, f64) {
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
     let n = arch.num_params();
     let theta0: Vec<f64> = (0..n)
@@ -97,60 +99,15 @@ fn check(arch: Arch, spec: UeSpec, w: Terms, logit_scale: f64, seed: u64) -> (f6
     (worst / scale.max(1e-300), scale)
 }
 
-fn archs() -> Vec<(&'static str, Arch)> {
+fn archs() -> Vec<(&'static str, HeadLayout)> {
     vec![
-        (
-            "linear+bias",
-            Arch::Linear {
-                d: 6,
-                c: 3,
-                bias: true,
-            },
-        ),
-        (
-            "linear-no-bias",
-            Arch::Linear {
-                d: 6,
-                c: 4,
-                bias: false,
-            },
-        ),
-        (
-            "dense-tanh",
-            Arch::Dense {
-                d: 5,
-                h: 4,
-                c: 3,
-                act: Activation::Tanh,
-            },
-        ),
-        (
-            "dense-gelu",
-            Arch::Dense {
-                d: 5,
-                h: 4,
-                c: 2,
-                act: Activation::Gelu,
-            },
-        ),
+        ("linear+bias", HeadLayout::linear(6, 3, true)),
+        ("linear-no-bias", HeadLayout::linear(6, 4, false)),
+        ("dense-tanh", HeadLayout::dense(5, 4, 3, Activation::Tanh)),
+        ("dense-gelu", HeadLayout::dense(5, 4, 2, Activation::Gelu)),
         // More classes than the row kernels take: the GEMM paths.
-        (
-            "linear-wide",
-            Arch::Linear {
-                d: 3,
-                c: 20,
-                bias: true,
-            },
-        ),
-        (
-            "dense-wide",
-            Arch::Dense {
-                d: 3,
-                h: 4,
-                c: 20,
-                act: Activation::Tanh,
-            },
-        ),
+        ("linear-wide", HeadLayout::linear(3, 20, true)),
+        ("dense-wide", HeadLayout::dense(3, 4, 20, Activation::Tanh)),
     ]
 }
 
@@ -221,7 +178,7 @@ fn every_kind_and_every_term_matches_finite_differences() {
 }
 
 /// Rows of `x` whose U is clamped to `eps`.
-fn clamped_rows(arch: &Arch, theta: &[f64], batch: &Batch) -> usize {
+fn clamped_rows(arch: &HeadLayout, theta: &[f64], batch: &Batch) -> usize {
     let mut ws = Workspace::<f64>::new(arch, batch.x.nrows());
     forward(
         arch,
@@ -262,11 +219,7 @@ fn clamped_rows_have_zero_gradient_and_finite_differences_agree() {
     }
     // Mixed batch on a linear head: rows scaled ×300 are clamped, the others are not; the
     // finite differences still match the analytic gradient.
-    let arch = Arch::Linear {
-        d: 6,
-        c: 3,
-        bias: true,
-    };
+    let arch = HeadLayout::linear(6, 3, true);
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(8);
     let theta: Vec<f64> = (0..arch.num_params())
         .map(|_| rng.gen_range(-0.5..0.5))
@@ -337,12 +290,7 @@ fn loss_uncertainty_is_the_shared_definition_and_survives_large_logits() {
 
 #[test]
 fn f32_forward_and_backward_track_f64() {
-    let arch = Arch::Dense {
-        d: 16,
-        h: 8,
-        c: 3,
-        act: Activation::Tanh,
-    };
+    let arch = HeadLayout::dense(16, 8, 3, Activation::Tanh);
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(2);
     let theta: Vec<f64> = (0..arch.num_params())
         .map(|_| rng.gen_range(-0.3..0.3))

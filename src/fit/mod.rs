@@ -8,10 +8,13 @@
 //! Adam with a one-cycle cosine schedule ([`optim`]), mini-batches of 128, dropout in the
 //! head, early stopping on the validation error ROC-AUC; a grid over α, β, lr and epochs
 //! ([`Grid`]) is searched in parallel and the best configuration by validation error ROC-AUC
-//! wins ([`fit`]). The result is stored as `head.safetensors` ([`write_head`], [`read_head`]).
+//! wins ([`fit`]). The result, a [`UeHead`](crate::head::UeHead), is stored as
+//! `head.safetensors` ([`crate::head::write_head`]).
 //!
 //! Layout: `model` is the head as a differentiable function (hand-derived backward, generic
-//! over f32/f64; `gradcheck` checks it against finite differences), `loss` the AdUE loss,
+//! over f32/f64; `gradcheck` checks it against finite differences) on θ cut by the head's
+//! [`HeadLayout`](crate::head::HeadLayout) (`theta`), with its row and element-wise kernels in
+//! `kernels`; `loss` the AdUE loss,
 //! `optim` Adam and the schedule, `train` one configuration, `select` the parallel grid
 //! search. Speed: training runs in f32 with no allocation per step; GEMMs go to
 //! matrixmultiply, the element-wise kernels (dropout masks from a 16-lane xoshiro128++,
@@ -26,8 +29,8 @@ mod dropout;
 mod error;
 mod fastmath;
 mod grid;
-mod head_file;
 mod holdout;
+mod kernels;
 mod loss;
 mod model;
 pub mod optim;
@@ -36,6 +39,7 @@ mod params;
 mod progress;
 mod select;
 mod simd;
+mod theta;
 mod train;
 
 #[cfg(test)]
@@ -44,7 +48,6 @@ mod gradcheck;
 pub use data::FitData;
 pub use error::FitError;
 pub use grid::{Config, Grid, MAX_CONFIGURATIONS, MAX_EPOCHS};
-pub use head_file::{encode_head, read_head, write_head, RESERVED_KEYS};
 pub use holdout::{stratified_holdout, MIN_VAL_ROWS};
 pub use outcome::{FitOutcome, GridResult};
 pub use params::{AdueParams, AdueValidParams};

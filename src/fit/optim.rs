@@ -55,23 +55,17 @@ impl<F: NdFloat> Adam<F> {
         self.t += 1;
         let bias1 = 1.0 - self.beta1.powi(self.t);
         let bias2 = 1.0 - self.beta2.powi(self.t);
-        let w1: F = cast(1.0 - self.beta1);
-        let b2: F = cast(self.beta2);
-        let w2: F = cast(1.0 - self.beta2);
-        let bias2_sqrt: F = cast(bias2.sqrt());
-        let eps: F = cast(self.eps);
-        let neg_step: F = cast(-(lr / bias1));
         dispatch(AdamUpdate {
             params,
             grad,
             m: &mut self.m,
             v: &mut self.v,
-            w1,
-            b2,
-            w2,
-            bias2_sqrt,
-            eps,
-            neg_step,
+            w1: cast(1.0 - self.beta1),
+            b2: cast(self.beta2),
+            w2: cast(1.0 - self.beta2),
+            bias2_sqrt: cast(bias2.sqrt()),
+            eps: cast(self.eps),
+            neg_step: cast(-(lr / bias1)),
         });
     }
 }

@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use crate::head::{Head, UeSpec};
+use crate::head::UeHead;
 
 /// One trained grid configuration and how it scored (`fit.grid[]` in report.json).
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -20,7 +20,7 @@ pub struct GridResult {
     /// one.
     pub best_epoch: usize,
     /// Validation error ROC-AUC of the kept weights, computed exactly as
-    /// [`Head::uncertainty`] does, so the scorer reproduces it from the written head; `None`
+    /// [`UeHead::uncertainty`](crate::head::UeHead::uncertainty) does, so the scorer reproduces it from the written head; `None`
     /// when undefined (the run diverged).
     pub val_roc_auc: Option<f64>,
     /// Mean mini-batch loss (all three terms, dropout on) of the last epoch trained.
@@ -30,10 +30,9 @@ pub struct GridResult {
 /// The result of [`fit`](super::fit).
 #[derive(Debug, Clone)]
 pub struct FitOutcome {
-    /// The fitted UE head `g` (weights of the selected configuration at its best epoch).
-    pub head: Head,
-    /// λ, scale and eps of its uncertainty.
-    pub spec: UeSpec,
+    /// The fitted UE head `g` (weights of the selected configuration at its best epoch)
+    /// with λ, scale and eps of its uncertainty.
+    pub ue: UeHead,
     /// The winning configuration: highest validation ROC-AUC, the first in grid order on ties.
     pub selected: GridResult,
     /// Every configuration in [`Grid::configurations`](super::Grid::configurations) order.

@@ -7,10 +7,10 @@ use std::sync::Mutex;
 use rayon::prelude::*;
 
 use super::data::FitData;
-use super::model::Arch;
+use super::theta::{flatten, Theta};
 use super::train::{self, Problem, Run};
 use super::{progress, AdueValidParams, FitError, FitOutcome, GridResult};
-use crate::head::{Head, UeSpec};
+use crate::head::{Head, UeHead, UeSpec};
 
 /// Fits an AdUE uncertainty head: starting from a copy of `original`, trains every
 /// configuration of `params.grid()` on `train` and keeps the one with the highest error
@@ -60,8 +60,8 @@ pub fn fit(
         }
     }
 
-    let arch = Arch::of(original);
-    let theta0 = Arch::flatten::<f32>(original);
+    let arch = original.layout();
+    let theta0 = flatten::<f32>(original);
     let train_x = train.features.as_standard_layout();
     let problem = Problem {
         arch,
@@ -111,8 +111,10 @@ pub fn fit(
         .unwrap_or_else(|poison| poison.into_inner());
     match best {
         Some(best) if best.auc.is_some() => Ok(FitOutcome {
-            head: arch.head_from(&best.theta),
-            spec,
+            ue: UeHead {
+                head: arch.head_from(&best.theta),
+                spec,
+            },
             selected: grid[best.index].clone(),
             grid,
         }),

@@ -85,8 +85,8 @@ mod tests {
     use super::*;
     use crate::fit::data::Targets;
     use crate::fit::grid::Config;
-    use crate::fit::model::Arch;
     use crate::fit::train::{run, Problem};
+    use crate::head::HeadLayout;
     use crate::head::{Activation, UeSpec};
     use ndarray::Array2;
 
@@ -102,23 +102,9 @@ mod tests {
             u_sr: (0..n).map(|i| (i % 7) as f32 / 10.0).collect(),
         };
         let archs = [
-            Arch::Linear {
-                d,
-                c: 3,
-                bias: true,
-            },
-            Arch::Dense {
-                d,
-                h: 24,
-                c: 4,
-                act: Activation::Tanh,
-            },
-            Arch::Dense {
-                d,
-                h: 24,
-                c: 2,
-                act: Activation::Gelu,
-            },
+            HeadLayout::linear(d, 3, true),
+            HeadLayout::dense(d, 24, 4, Activation::Tanh),
+            HeadLayout::dense(d, 24, 2, Activation::Gelu),
         ];
         let cfg = Config {
             index: 0,

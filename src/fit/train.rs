@@ -13,16 +13,16 @@ use super::data::Targets;
 use super::dropout::{fill_keep, gather, Dropout, LaneRng};
 use super::grid::Config;
 use super::loss::{data_terms, l2sp_into, LossSpec};
-use super::model::{backward, forward, view, Arch, Pass, Workspace};
+use super::model::{backward, forward, view, Pass, Workspace};
 use super::optim::{Adam, OneCycle};
 use super::GridResult;
-use crate::head::{softmax_rows, uncertainty_from_probs, UeSpec};
+use crate::head::{softmax_rows, uncertainty_from_probs, HeadKind, HeadLayout, UeSpec};
 use crate::score::roc_auc;
 
 /// Everything shared by the runs of a grid (computed once: `e`, `U_SR`, θ₀, split checks).
 pub(crate) struct Problem<'a> {
     /// Shape of the head.
-    pub arch: Arch,
+    pub arch: HeadLayout,
     /// Original weights θ₀ (start point and L2-SP anchor).
     pub theta0: &'a [f32],
     /// `[N, D]` training features, rows contiguous.
@@ -107,8 +107,8 @@ pub(crate) fn run(problem: &Problem, cfg: &Config) -> Run {
                 eb[r] = problem.train.e[i];
                 ub[r] = problem.train.u_sr[i];
             }
-            let keep_b = match (&dropout, arch) {
-                (Some(dr), Arch::Dense { .. }) => {
+            let keep_b = match (&dropout, arch.kind()) {
+                (Some(dr), HeadKind::Dense) => {
                     fill_keep(dr, &mut mask_rng, &mut bits, &mut keep[..rows * h]);
                     Some(view(&keep, rows, h))
                 }
@@ -168,7 +168,7 @@ pub(crate) fn run(problem: &Problem, cfg: &Config) -> Run {
 
 /// Rows per validation chunk: large, so that the weights are packed for the GEMM a few
 /// times per epoch rather than once per 128 rows, but at most 2²⁰ activations per buffer.
-fn eval_rows(arch: &Arch, rows: usize) -> usize {
+fn eval_rows(arch: &HeadLayout, rows: usize) -> usize {
     let width = arch.hidden_dim().max(arch.num_classes()).max(1);
     rows.min((1 << 20) / width).max(1)
 }

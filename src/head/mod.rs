@@ -3,13 +3,20 @@
 //! Every stage shares this one definition: the readers build a [`Head`] from a
 //! checkpoint, the fit engine starts from a copy of it, the scorer and the
 //! validator run it as the reference, and the exporter writes it as an ONNX graph.
+//! [`HeadLayout`] lists its layers and tensors once for all of them; [`UeHead`] is a
+//! fitted UE head (weights and the spec of its `U`); `head.safetensors` is read and
+//! written by [`read_head`] / [`write_head`].
 //! Inference here is f32 (what a deployed model computes); the metrics are taken
 //! in f64 from its outputs.
 
 mod activation;
+mod file;
+pub mod layout;
 mod uncertainty;
 
 pub use activation::{gelu, Activation};
+pub use file::{encode_head, read_head, write_head, HeadFileError, RESERVED_KEYS};
+pub use layout::{HeadLayout, Layer, LayerParams, ShapeError, TensorSlot};
 pub use uncertainty::{softmax_rows, uncertainty_from_probs, UeSpec};
 
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
@@ -39,6 +46,9 @@ pub enum Head {
     },
 }
 
+/// Most layers a head of any kind has.
+pub const MAX_LAYERS: usize = 2;
+
 /// The two shapes of head, as named in `inspect --json` (`head.kind`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -56,6 +66,54 @@ impl HeadKind {
             HeadKind::Linear => "linear",
             HeadKind::Dense => "dense",
         }
+    }
+
+    /// The kind and activation named in `head.safetensors` metadata (`none` for a head
+    /// without an activation); `None` for a pair that is no head.
+    pub fn from_names(kind: &str, activation: &str) -> Option<(HeadKind, Option<Activation>)> {
+        match (kind, activation) {
+            ("linear", "none") => Some((HeadKind::Linear, None)),
+            ("dense", act) => Some((HeadKind::Dense, Some(Activation::parse(act)?))),
+            _ => None,
+        }
+    }
+
+    /// The tensor keys `(weight, bias)` of each layer, features to logits, as
+    /// `head.safetensors` and the ONNX initializers name them ([`HeadLayout`]).
+    pub fn layer_keys(self) -> &'static [(&'static str, &'static str)] {
+        match self {
+            HeadKind::Linear => &[("weight", "bias")],
+            HeadKind::Dense => &[
+                ("dense.weight", "dense.bias"),
+                ("out_proj.weight", "out_proj.bias"),
+            ],
+        }
+    }
+
+    /// Whether every layer of this kind has a bias (a linear head's is optional).
+    pub fn bias_required(self) -> bool {
+        match self {
+            HeadKind::Linear => false,
+            HeadKind::Dense => true,
+        }
+    }
+}
+
+/// A fitted AdUE uncertainty head: the UE head's weights and the spec that turns its
+/// probabilities into `U` (CONTRACT §6). What `fit` produces, `head.safetensors` stores,
+/// and the exporter and the validator take as the reference.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UeHead {
+    /// The UE head `g`.
+    pub head: Head,
+    /// λ, scale and clamp of `U`.
+    pub spec: UeSpec,
+}
+
+impl UeHead {
+    /// AdUE uncertainty `U` per row (`[N]`).
+    pub fn uncertainty(&self, features: ArrayView2<f32>) -> Array1<f32> {
+        self.head.uncertainty(features, &self.spec)
     }
 }
 
@@ -96,42 +154,92 @@ impl Head {
         }
     }
 
-    /// Width `D` of the hidden state the head consumes.
-    pub fn input_dim(&self) -> usize {
+    /// The layers' parameters, features to logits: `(weight [out, in], bias [out])`.
+    /// [`HeadLayout`] names them.
+    pub fn layers(&self) -> Vec<(&Array2<f32>, Option<&Array1<f32>>)> {
         match self {
-            Head::Linear { weight, .. } => weight.ncols(),
-            Head::Dense { dense_weight, .. } => dense_weight.ncols(),
-        }
-    }
-
-    /// Number of classes `C`.
-    pub fn num_classes(&self) -> usize {
-        match self {
-            Head::Linear { weight, .. } => weight.nrows(),
-            Head::Dense { out_weight, .. } => out_weight.nrows(),
-        }
-    }
-
-    /// Width of the dense head's hidden layer; `None` for a linear head.
-    pub fn hidden_dim(&self) -> Option<usize> {
-        match self {
-            Head::Linear { .. } => None,
-            Head::Dense { dense_weight, .. } => Some(dense_weight.nrows()),
-        }
-    }
-
-    /// Number of trainable scalars (the θ of the L2-SP term).
-    pub fn num_parameters(&self) -> usize {
-        match self {
-            Head::Linear { weight, bias } => weight.len() + bias.as_ref().map_or(0, |b| b.len()),
+            Head::Linear { weight, bias } => vec![(weight, bias.as_ref())],
             Head::Dense {
                 dense_weight,
                 dense_bias,
                 out_weight,
                 out_bias,
                 ..
-            } => dense_weight.len() + dense_bias.len() + out_weight.len() + out_bias.len(),
+            } => vec![
+                (dense_weight, Some(dense_bias)),
+                (out_weight, Some(out_bias)),
+            ],
         }
+    }
+
+    /// A head of `kind` from its layers (features to logits); `activation` is the dense
+    /// head's. Errors when the layers do not chain or the kind has another layer count.
+    pub fn from_layers(
+        kind: HeadKind,
+        activation: Option<Activation>,
+        layers: Vec<LayerParams>,
+    ) -> Result<Head, ShapeError> {
+        layout::check_layers(kind, layers.iter().map(|(w, b)| (w, b.as_ref())))?;
+        let count = ShapeError::Layers {
+            kind: kind.as_str(),
+            expected: kind.layer_keys().len(),
+            got: layers.len(),
+        };
+        let mut it = layers.into_iter();
+        Ok(match (kind, it.next(), it.next()) {
+            (HeadKind::Linear, Some((weight, bias)), None) => Head::Linear { weight, bias },
+            (HeadKind::Dense, Some((dense_weight, b1)), Some((out_weight, b2))) => Head::Dense {
+                dense_bias: b1.unwrap_or_else(|| Array1::zeros(dense_weight.nrows())),
+                out_bias: b2.unwrap_or_else(|| Array1::zeros(out_weight.nrows())),
+                dense_weight,
+                activation: activation.unwrap_or(Activation::Tanh),
+                out_weight,
+            },
+            _ => return Err(count),
+        })
+    }
+
+    /// The layout of this head's tensors.
+    pub fn layout(&self) -> HeadLayout {
+        HeadLayout::of(self)
+    }
+
+    /// Checks that the layers chain (bias lengths, widths between layers).
+    pub fn check_shapes(&self) -> Result<(), ShapeError> {
+        layout::check_layers(self.kind(), self.layers())
+    }
+
+    /// Every tensor with its values in row-major order, in [`HeadLayout::tensors`] order.
+    pub fn tensors(&self) -> Vec<(TensorSlot, Vec<f32>)> {
+        let layers = self.layers();
+        let values = layers.iter().flat_map(|(w, b)| {
+            std::iter::once(w.iter().copied().collect::<Vec<f32>>()).chain(b.map(|b| b.to_vec()))
+        });
+        self.layout().tensors().zip(values).collect()
+    }
+
+    /// Width `D` of the hidden state the head consumes.
+    pub fn input_dim(&self) -> usize {
+        self.layers().first().map_or(0, |(w, _)| w.ncols())
+    }
+
+    /// Number of classes `C`.
+    pub fn num_classes(&self) -> usize {
+        self.layers().last().map_or(0, |(w, _)| w.nrows())
+    }
+
+    /// Width of the dense head's hidden layer; `None` for a linear head.
+    pub fn hidden_dim(&self) -> Option<usize> {
+        let layers = self.layers();
+        (layers.len() > 1).then(|| layers[0].0.nrows())
+    }
+
+    /// Number of trainable scalars (the θ of the L2-SP term).
+    pub fn num_parameters(&self) -> usize {
+        self.layers()
+            .iter()
+            .map(|(w, b)| w.len() + b.map_or(0, |b| b.len()))
+            .sum()
     }
 
     /// The dense head's post-activation hidden layer `act(h W₁ᵀ + b₁)`, `[N, H]`;

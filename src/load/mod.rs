@@ -18,6 +18,7 @@ mod features;
 mod head_keys;
 mod inspect;
 mod json_file;
+mod layer_reader;
 mod lora;
 mod mapped;
 mod model_config;

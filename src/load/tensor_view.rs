@@ -61,7 +61,7 @@ impl TensorView<'_> {
         self.to_f32_matrix_releasing(expected, &|_| {})
     }
 
-    /// [`TensorView::to_f32_matrix`], decoding [`RELEASE_BLOCK`] bytes at a time into the one
+    /// [`TensorView::to_f32_matrix`], decoding `RELEASE_BLOCK` bytes at a time into the one
     /// output allocation and passing each decoded block to `release` (for a memory-mapped
     /// file: [`SafetensorsFile::release`](super::SafetensorsFile::release) or
     /// [`NpyFile::release`](super::NpyFile::release)), so that the file's pages do not stay

@@ -3,33 +3,33 @@
 use std::collections::BTreeMap;
 
 use anyhow::{bail, Context};
-use serde_json::Value;
+use serde::Serialize;
 
-use super::fit_dir::{FitDir, SCORES};
 use super::Outcome;
-use crate::cli::{ExportArgs, Printer};
 use crate::export::{self, certify, metadata, CertifiedThreshold, ExportSpec};
-use crate::load::{read_capped, MAX_MODEL_BYTES};
-use crate::score::scores_file::scores_from_bytes;
+use crate::fit_dir::FitDir;
+use crate::report::Report;
+use crate::settings::{ExportSettings, Printer};
 
 /// The split the rejection threshold is certified on: held out from AdUE's training.
 pub const CALIBRATION_SPLIT: &str = "val";
 
 /// Runs `export`.
-pub fn run(args: &ExportArgs, printer: &Printer) -> anyhow::Result<Outcome> {
+pub fn run(args: &ExportSettings, printer: &Printer) -> anyhow::Result<Outcome> {
     let dir = FitDir::new(&args.fit);
     dir.refuse_overwrite("--out", &args.out)?;
-    let fit = dir.read()?;
+    let heads = dir.heads()?;
+    let report = dir.report()?;
     let mahalanobis = if args.with_mahalanobis {
-        Some(dir.read_mahalanobis()?)
+        Some(dir.mahalanobis()?)
     } else {
         None
     };
-    let mut meta = provenance(&fit.report)
+    let mut meta = provenance(&report)
         .with_context(|| format!("{}: report.json lacks provenance", args.fit.display()))?;
-    let threshold = match (args.target_risk, args.delta) {
-        (Some(risk), Some(delta)) => {
-            let t = certify_threshold(&dir, risk, delta)?;
+    let threshold = match args.threshold {
+        Some(target) => {
+            let t = certify_threshold(&dir, target.risk, target.delta)?;
             let test = test_outcome(&dir, t.tau)?;
             if let Some((coverage, risk, rows)) = test {
                 meta.insert("adue.test.coverage".into(), format!("{coverage}"));
@@ -47,12 +47,11 @@ pub fn run(args: &ExportArgs, printer: &Printer) -> anyhow::Result<Outcome> {
             }
             Some(t)
         }
-        _ => None,
+        None => None,
     };
     let spec = ExportSpec {
-        original: &fit.original,
-        ue_head: &fit.ue_head,
-        spec: fit.spec,
+        original: &heads.original,
+        ue: &heads.ue,
         mahalanobis: mahalanobis.as_ref(),
         threshold: threshold.as_ref(),
         metadata: meta,
@@ -65,61 +64,39 @@ pub fn run(args: &ExportArgs, printer: &Printer) -> anyhow::Result<Outcome> {
 
 /// The caller-supplied ONNX metadata (see [`metadata::REQUIRED_PROVENANCE_KEYS`]) from
 /// `report.json`: seed, selected configuration, label names, metric conventions and the
-/// SHA-256 of every input.
-pub fn provenance(report: &Value) -> anyhow::Result<BTreeMap<String, String>> {
-    let get = |path: &[&str]| -> anyhow::Result<&Value> {
-        path.iter()
-            .try_fold(report, |v, k| v.get(k))
-            .with_context(|| format!("missing key `{}`", path.join(".")))
-    };
-    let text = |v: &Value| match v {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    };
-    let mut m = BTreeMap::new();
-    m.insert("adue.seed".into(), text(get(&["seed"])?));
-    for k in ["alpha", "beta", "lr", "epochs"] {
-        m.insert(
-            format!("adue.selected.{k}"),
-            text(get(&["fit", "selected", k])?),
-        );
+/// SHA-256 of every input. Numbers and structures are written as the report writes them
+/// (JSON).
+pub fn provenance(report: &Report) -> anyhow::Result<BTreeMap<String, String>> {
+    fn json(v: &impl Serialize) -> anyhow::Result<String> {
+        Ok(serde_json::to_string(v)?)
     }
-    m.insert(
-        "adue.label_names".into(),
-        report
-            .get("label_names")
-            .unwrap_or(&Value::Null)
-            .to_string(),
-    );
-    m.insert(
-        "adue.metric_conventions".into(),
-        text(get(&["conventions"])?),
-    );
-    m.insert("adue.tool_version".into(), text(get(&["tool", "version"])?));
-    let inputs = get(&["inputs"])?
-        .as_object()
-        .context("`inputs` is not an object")?;
-    for (name, v) in inputs {
-        let sha = v.get("sha256").and_then(Value::as_str);
-        let sha = sha.with_context(|| format!("missing key `inputs.{name}.sha256`"))?;
-        m.insert(metadata::sha256_key(name), sha.to_string());
+    let sel = &report.fit.selected;
+    let mut m = BTreeMap::new();
+    m.insert("adue.seed".into(), report.seed.to_string());
+    m.insert("adue.selected.alpha".into(), json(&sel.alpha)?);
+    m.insert("adue.selected.beta".into(), json(&sel.beta)?);
+    m.insert("adue.selected.lr".into(), json(&sel.lr)?);
+    m.insert("adue.selected.epochs".into(), sel.epochs.to_string());
+    m.insert("adue.label_names".into(), json(&report.label_names)?);
+    m.insert("adue.metric_conventions".into(), json(&report.conventions)?);
+    m.insert("adue.tool_version".into(), report.tool.version.clone());
+    for (name, input) in &report.inputs {
+        m.insert(metadata::sha256_key(name), input.sha256.clone());
     }
     Ok(m)
 }
 
-/// The AdUE scores and errors of a split, from `scores.safetensors`.
+/// The AdUE scores (as f32, what the exported graph computes) and errors of a split.
 fn split_scores(dir: &FitDir, split: &str) -> anyhow::Result<Option<(Vec<f32>, Vec<bool>)>> {
-    let path = dir.path(SCORES);
-    let bytes = read_capped(&path, MAX_MODEL_BYTES)
-        .with_context(|| format!("cannot read {}", path.display()))?;
-    let splits = scores_from_bytes(&bytes).with_context(|| format!("{}", path.display()))?;
-    let Some(s) = splits.into_iter().find(|s| s.split == split) else {
+    let Some(s) = dir.split_scores(split)? else {
         return Ok(None);
     };
-    let u = s
-        .uncertainty
-        .get("adue")
-        .with_context(|| format!("{}: no `{split}/u/adue` scores", path.display()))?;
+    let u = s.uncertainty.get("adue").with_context(|| {
+        format!(
+            "{}: no `{split}/u/adue` scores",
+            dir.path(crate::fit_dir::SCORES).display()
+        )
+    })?;
     Ok(Some((
         u.iter().map(|&v| v as f32).collect(),
         s.errors.to_vec(),

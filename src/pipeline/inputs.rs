@@ -5,7 +5,6 @@ use std::path::Path;
 
 use anyhow::{bail, Context};
 
-use crate::cli::ActivationArg;
 use crate::head::Activation;
 use crate::load::{read_checkpoint, read_features, Checkpoint, FeatureSet};
 
@@ -14,17 +13,9 @@ use crate::load::{read_checkpoint, read_features, Checkpoint, FeatureSet};
 /// anything near 1e-3 means the head and the features do not belong together.
 pub const LOGITS_TOLERANCE: f32 = 1e-3;
 
-/// Converts the command-line activation to the head's.
-pub fn activation(arg: Option<ActivationArg>) -> Option<Activation> {
-    arg.map(|a| match a {
-        ActivationArg::Tanh => Activation::Tanh,
-        ActivationArg::Gelu => Activation::Gelu,
-    })
-}
-
-/// Reads the checkpoint's classification head.
-pub fn checkpoint(path: &Path, act: Option<ActivationArg>) -> anyhow::Result<Checkpoint> {
-    read_checkpoint(path, activation(act)).with_context(|| "reading the checkpoint".to_string())
+/// Reads the checkpoint's classification head (`act` overrides a dense head's activation).
+pub fn checkpoint(path: &Path, act: Option<Activation>) -> anyhow::Result<Checkpoint> {
+    read_checkpoint(path, act).with_context(|| "reading the checkpoint".to_string())
 }
 
 /// Reads a feature set and checks it against the head: shapes, label range, and that the

@@ -1,12 +1,12 @@
 //! `inspect`: read a checkpoint (and optionally a feature set) and describe the head.
 
 use super::{inputs, Outcome};
-use crate::cli::{InspectArgs, Printer};
 use crate::load::{inspect, read_features};
+use crate::settings::{InspectSettings, Printer};
 
 /// Runs `inspect`: JSON (CONTRACT §3) or a short text description on stdout.
 /// Features that do not fit the head are an error (exit 2) after the description.
-pub fn run(args: &InspectArgs, _printer: &Printer) -> anyhow::Result<Outcome> {
+pub fn run(args: &InspectSettings, _printer: &Printer) -> anyhow::Result<Outcome> {
     let ckpt = inputs::checkpoint(&args.checkpoint, args.activation)?;
     let fs = args.features.as_deref().map(read_features).transpose()?;
     let desc = inspect(&ckpt, fs.as_ref());

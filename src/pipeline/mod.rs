@@ -4,7 +4,6 @@
 
 pub mod export;
 pub mod fit;
-pub mod fit_dir;
 pub mod inputs;
 pub mod inspect;
 pub mod report;

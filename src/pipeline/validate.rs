@@ -5,46 +5,48 @@
 //! missing or unreadable file, an ONNX file that does not decode, features that do not fit
 //! the head, or malformed JSON is bad input (exit 2) before ONNX Runtime is loaded.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use serde_json::Value;
 
-use super::fit_dir::{FitDir, REPORT};
 use super::Outcome;
-use crate::cli::{Printer, ValidateArgs};
 use crate::export::{model, pb};
+use crate::fit_dir::{FitDir, REPORT};
 use crate::load::{read_capped, read_features, MAX_JSON_BYTES, MAX_MODEL_BYTES};
+use crate::report::InputFile;
+use crate::settings::{Printer, ValidateSettings};
 use crate::validate::{all_passed, validate, Check, Reference, ValidateInputs};
 
 /// Runs `validate`; prints one line per check; exit 1 when any fails.
-pub fn run(args: &ValidateArgs, printer: &Printer) -> anyhow::Result<Outcome> {
+pub fn run(args: &ValidateSettings, printer: &Printer) -> anyhow::Result<Outcome> {
     let dir = FitDir::new(&args.fit);
-    let fit = dir.read()?;
+    let heads = dir.heads()?;
+    let recorded = dir.recorded_inputs()?;
     let onnx = read_onnx(&args.onnx)?;
     // The Mahalanobis reference is needed only when the model has that output.
     let has_mahalanobis = onnx
         .graph
         .is_some_and(|g| g.output.iter().any(|o| o.name == model::MAHALANOBIS));
     let mahalanobis = if has_mahalanobis {
-        Some(dir.read_mahalanobis()?)
+        Some(dir.mahalanobis()?)
     } else {
         None
     };
     let features = read_features(&args.features)?;
-    features.check_against(&fit.original)?;
+    features.check_against(&heads.original)?;
     // Every input is read before the model runs: bad input fails fast, with exit 2.
     let report_path = args.report.clone().unwrap_or_else(|| dir.path(REPORT));
     let report = read_json(&report_path)?;
     let baseline = args.baseline.as_deref().map(read_json).transpose()?;
-    let hashed = hashed_inputs(&fit.report);
+    let hashed = hashed_inputs(&recorded);
     let inputs = ValidateInputs {
         onnx: &args.onnx,
         features: features.features.view(),
         reference: Reference {
-            original: &fit.original,
-            ue_head: &fit.ue_head,
-            spec: fit.spec,
+            original: &heads.original,
+            ue: &heads.ue,
             mahalanobis: mahalanobis.as_ref(),
         },
         hashed_inputs: &hashed,
@@ -55,11 +57,7 @@ pub fn run(args: &ValidateArgs, printer: &Printer) -> anyhow::Result<Outcome> {
         args.features.display()
     ));
     let mut checks = validate(&inputs)?;
-    checks.push(features_hashed(
-        &fit.report,
-        &features.sha256,
-        &args.features,
-    ));
+    checks.push(features_hashed(&recorded, &features.sha256, &args.features));
     checks.push(report_schema(&report, &report_path));
     if let Some(baseline) = &baseline {
         checks.extend(regression(&report, baseline));
@@ -95,31 +93,20 @@ fn read_json(path: &Path) -> anyhow::Result<Value> {
 
 /// `(name, path)` of every recorded input file that is still where it was: their hashes
 /// in the ONNX metadata must match the files.
-fn hashed_inputs(report: &Value) -> Vec<(String, PathBuf)> {
-    let Some(inputs) = report.get("inputs").and_then(Value::as_object) else {
-        return Vec::new();
-    };
-    inputs
+fn hashed_inputs(recorded: &BTreeMap<String, InputFile>) -> Vec<(String, PathBuf)> {
+    recorded
         .iter()
-        .filter_map(|(name, v)| {
-            let p = PathBuf::from(v.get("path")?.as_str()?);
+        .filter_map(|(name, f)| {
+            let p = PathBuf::from(&f.path);
             p.is_file().then(|| (name.clone(), p))
         })
         .collect()
 }
 
 /// The features given to `validate` must be one of the feature files the fit recorded.
-fn features_hashed(report: &Value, sha: &str, path: &Path) -> Check {
-    let known = report
-        .get("inputs")
-        .and_then(Value::as_object)
-        .and_then(|m| {
-            m.iter()
-                .find(|(_, v)| v.get("sha256").and_then(Value::as_str) == Some(sha))
-        })
-        .map(|(name, _)| name.clone());
-    match known {
-        Some(name) => Check::pass(
+fn features_hashed(recorded: &BTreeMap<String, InputFile>, sha: &str, path: &Path) -> Check {
+    match recorded.iter().find(|(_, f)| f.sha256 == sha) {
+        Some((name, _)) => Check::pass(
             "features.hashed",
             format!("{} is the recorded input `{name}`", path.display()),
         ),

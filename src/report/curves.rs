@@ -109,11 +109,16 @@ mod tests {
 
     #[test]
     fn bins_and_curves_from_scores() {
+        let labels = array![0, 1, 1, 0];
+        let predictions = array![0, 1, 0, 0];
+        let errors = ndarray::Zip::from(&labels)
+            .and(&predictions)
+            .map_collect(|l, p| l != p);
         let s = SplitScores {
             split: "test".into(),
-            labels: array![0, 1, 1, 0],
-            predictions: array![0, 1, 0, 0],
-            errors: array![false, false, true, false],
+            labels,
+            predictions,
+            errors,
             confidence: array![0.95, 0.5, 0.6, 0.97],
             confidence_ts: array![0.9, 0.5, 0.55, 0.92],
             uncertainty: BTreeMap::from([("adue".to_string(), array![0.1, 0.3, 0.8, 0.1])]),

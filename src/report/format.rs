@@ -1,6 +1,6 @@
 //! Number formatting shared by the text summary and the HTML page.
 
-use super::model::Estimate;
+use super::model::{Estimate, Selected};
 use super::real::Real;
 
 /// `0.8123` or `n/a`.
@@ -38,6 +38,20 @@ pub fn general(x: f64) -> String {
     } else {
         format!("{x:.2e}")
     }
+}
+
+/// The selected configuration as the summary and the HTML page print it:
+/// `[α, β, lr, epochs, best epoch, λ, validation ROC-AUC]`.
+pub fn selected(s: &Selected) -> [String; 7] {
+    [
+        general(s.alpha.get()),
+        general(s.beta.get()),
+        general(s.lr.get()),
+        s.epochs.to_string(),
+        s.best_epoch.to_string(),
+        general(s.lambda.get()),
+        value(s.val_roc_auc),
+    ]
 }
 
 #[cfg(test)]

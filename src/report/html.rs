@@ -5,7 +5,7 @@
 use std::fmt::Write;
 
 use super::curves::{Curves, ReliabilityBin};
-use super::format::{estimate, general, signed_estimate, value};
+use super::format::{estimate, general, selected, signed_estimate};
 use super::model::{CalibrationEstimates, Estimate, Report};
 use super::svg::{escape, Plot, PALETTE};
 
@@ -29,12 +29,12 @@ pub fn render_html(r: &Report, curves: &Curves) -> String {
         escape(&r.tool.version),
         escape(&r.schema_version),
         r.seed,
-        r.bootstrap.resamples,
-        escape(&r.bootstrap.method)
+        r.evaluation.bootstrap.resamples,
+        escape(&r.evaluation.bootstrap.method)
     );
     inputs(&mut h, r);
     fit(&mut h, r);
-    for split in r.data.keys() {
+    for split in r.evaluation.data.keys() {
         split_tables(&mut h, r, split);
     }
     charts(&mut h, curves);
@@ -60,19 +60,12 @@ fn inputs(h: &mut String, r: &Report) {
 }
 
 fn fit(h: &mut String, r: &Report) {
-    let s = &r.fit.selected;
+    let [alpha, beta, lr, epochs, best, lambda, auc] = selected(&r.fit.selected);
     let _ = write!(
         h,
-        "<h2>Fit</h2><p>Selected (by validation error ROC-AUC, configuration {} of {}): α = {}, β = {}, lr = {}, epochs = {} (best epoch {}), λ = {}; validation ROC-AUC {}.</p>",
-        s.grid_index + 1,
+        "<h2>Fit</h2><p>Selected (by validation error ROC-AUC, configuration {} of {}): α = {alpha}, β = {beta}, lr = {lr}, epochs = {epochs} (best epoch {best}), λ = {lambda}; validation ROC-AUC {auc}.</p>",
+        r.fit.selected.grid_index + 1,
         r.fit.grid.len(),
-        general(s.alpha.get()),
-        general(s.beta.get()),
-        general(s.lr.get()),
-        s.epochs,
-        s.best_epoch,
-        general(s.lambda.get()),
-        value(s.val_roc_auc)
     );
     h.push_str(&grid_chart(r));
 }
@@ -89,7 +82,7 @@ fn estimate_cell(e: &Estimate) -> String {
 }
 
 fn split_tables(h: &mut String, r: &Report, split: &str) {
-    let d = &r.data[split];
+    let d = &r.evaluation.data[split];
     let _ = write!(
         h,
         "<h2>Split <code>{}</code></h2><p>{} rows, {} errors ({:.1}%), {} classes present.</p>",
@@ -101,7 +94,7 @@ fn split_tables(h: &mut String, r: &Report, split: &str) {
     );
     h.push_str("<table><tr><th>method</th><th>error ROC-AUC [95% CI]</th><th>AURC</th><th>E-AURC</th><th>PRR</th></tr>");
     let mut notes = Vec::new();
-    for (m, per_split) in &r.methods {
+    for (m, per_split) in &r.evaluation.methods {
         if let Some(mm) = per_split.get(split) {
             let _ = write!(h, "<tr><td>{}</td>", escape(m));
             for e in [&mm.roc_auc, &mm.aurc, &mm.e_aurc, &mm.prr] {
@@ -118,7 +111,7 @@ fn split_tables(h: &mut String, r: &Report, split: &str) {
     for n in notes {
         let _ = write!(h, "<p class=\"note\">{}</p>", escape(&n));
     }
-    if let Some(c) = r.calibration.get(split) {
+    if let Some(c) = r.evaluation.calibration.get(split) {
         h.push_str("<h3>Calibration of the original head</h3><table><tr><th>probabilities</th><th>accuracy</th><th>ECE (15 bins)</th><th>adaptive ECE</th><th>MCE</th><th>Brier</th><th>NLL</th></tr>");
         let row = |h: &mut String, name: &str, m: &CalibrationEstimates| {
             let _ = write!(h, "<tr><td>{}</td>", escape(name));
@@ -143,7 +136,7 @@ fn split_tables(h: &mut String, r: &Report, split: &str) {
         row(h, &t, &c.temperature.metrics);
         h.push_str("</table>");
     }
-    for (name, per_split) in &r.comparisons {
+    for (name, per_split) in &r.evaluation.comparisons {
         if let Some(c) = per_split.get(split) {
             let _ = write!(
                 h,
@@ -312,7 +305,7 @@ fn charts(h: &mut String, curves: &Curves) {
 }
 
 fn baselines(h: &mut String, r: &Report) {
-    let b = &r.baselines;
+    let b = &r.evaluation.baselines;
     h.push_str("<h2>Baselines</h2><table><tr><th>Gaussian</th><th>features</th><th>D</th><th>train rows</th><th>jitter</th><th>relative jitter</th><th>condition estimate</th><th>attempts</th></tr>");
     for md in std::iter::once(&b.mahalanobis).chain(b.mahalanobis_hidden.as_ref()) {
         let covs = std::iter::once(("within-class", &md.within))

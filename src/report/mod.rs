@@ -1,12 +1,14 @@
 //! The report: `report.json` (typed, schema-validated), a text summary and an HTML page.
 //!
-//! - [`model`]: the serde structs of `report.json` (CONTRACT §7);
+//! - [`model`]: the serde structs of `report.json` (CONTRACT §7); `evaluation` maps the
+//!   scorer's results into them (score never builds report types);
 //! - [`schema`]: validation against `schemas/report.schema.json`;
 //! - reading / writing: [`Report::to_json`], [`Report::write`], [`Report::read`];
 //! - [`render_summary`]: the text table; [`render_html`] with [`Curves`]: the HTML page.
 
 mod curves;
 mod error;
+mod evaluation;
 mod format;
 mod html;
 mod io;

@@ -12,7 +12,7 @@ use super::provenance::{InputFile, Tool};
 use super::real::Real;
 use super::ReportError;
 use crate::head::{Head, UeSpec};
-use crate::score::bootstrap::{percentile_interval, BootstrapConfig};
+use crate::score;
 
 /// Version of the report layout; bumped on any change of the key paths.
 pub const SCHEMA_VERSION: &str = "1.0.0";
@@ -31,70 +31,12 @@ pub struct Estimate {
     pub skipped_resamples: usize,
 }
 
-impl Estimate {
-    /// From the point value (or why it is undefined) and the per-resample values
-    /// (`None` = undefined on that resample, skipped). Non-finite values count as undefined.
-    pub fn from_replicates(
-        point: Result<f64, String>,
-        replicates: &[Option<f64>],
-        level: f64,
-    ) -> Estimate {
-        let finite: Vec<Option<f64>> = replicates
-            .iter()
-            .map(|r| r.filter(|v| v.is_finite()))
-            .collect();
-        let interval = percentile_interval(&finite, level);
-        let ci95 = interval
-            .bounds
-            .and_then(|(lo, hi)| Some([Real::new(lo)?, Real::new(hi)?]));
-        let (value, mut reason) = match point {
-            Ok(v) => match Real::new(v) {
-                Some(r) => (Some(r), None),
-                None => (None, Some(format!("the statistic is not finite ({v})"))),
-            },
-            Err(why) => (None, Some(why)),
-        };
-        if ci95.is_none() && reason.is_none() {
-            reason = Some("undefined on every bootstrap resample".into());
-        }
-        Estimate {
-            value,
-            ci95,
-            reason,
-            skipped_resamples: interval.skipped,
-        }
-    }
-}
+/// Ranking metrics (error ROC-AUC, AURC, E-AURC, PRR) of one uncertainty score on one split.
+pub type MethodMetrics = score::RankingEstimates<Estimate>;
 
-/// Ranking metrics of one uncertainty score on one split.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct MethodMetrics {
-    /// Error ROC-AUC.
-    pub roc_auc: Estimate,
-    /// Area under the risk–coverage curve.
-    pub aurc: Estimate,
-    /// AURC minus the oracle's.
-    pub e_aurc: Estimate,
-    /// Prediction rejection ratio.
-    pub prr: Estimate,
-}
-
-/// Calibration metrics of one set of probabilities on one split.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CalibrationEstimates {
-    /// Fraction correct.
-    pub accuracy: Estimate,
-    /// 15-bin equal-width ECE.
-    pub ece: Estimate,
-    /// 15-bin equal-mass ECE.
-    pub adaptive_ece: Estimate,
-    /// Maximum calibration error over non-empty bins.
-    pub mce: Estimate,
-    /// Mean Brier score.
-    pub brier: Estimate,
-    /// Mean negative log-likelihood.
-    pub nll: Estimate,
-}
+/// Calibration metrics (accuracy, ECE, adaptive ECE, MCE, Brier, NLL) of one set of
+/// probabilities on one split.
+pub type CalibrationEstimates = score::CalibrationEstimates<Estimate>;
 
 /// Calibration of one split: the original probabilities, and after temperature scaling.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -220,19 +162,6 @@ pub struct BootstrapInfo {
     pub method: String,
     /// How each resample's generator is seeded.
     pub rng: String,
-}
-
-impl BootstrapInfo {
-    /// Describes `config`.
-    pub fn new(config: &BootstrapConfig) -> Result<Self, ReportError> {
-        Ok(BootstrapInfo {
-            resamples: config.resamples,
-            seed: config.seed,
-            level: real("bootstrap.level", config.level)?,
-            method: "percentile (linear interpolation, numpy default)".into(),
-            rng: "xoshiro256++ per resample b, seeded with splitmix64(seed ^ splitmix64(b))".into(),
-        })
-    }
 }
 
 /// Everything the scorer produces for the report.
@@ -439,18 +368,10 @@ pub struct Report {
     pub head: Option<HeadSummary>,
     /// The grid search.
     pub fit: FitSection,
-    /// Per-split counts.
-    pub data: BTreeMap<String, SplitSummary>,
-    /// `methods.<method>.<split>.<metric>`.
-    pub methods: BTreeMap<String, BTreeMap<String, MethodMetrics>>,
-    /// `calibration.<split>`.
-    pub calibration: BTreeMap<String, SplitCalibration>,
-    /// Paired comparisons.
-    pub comparisons: BTreeMap<String, BTreeMap<String, Comparison>>,
-    /// Fitted baselines.
-    pub baselines: Baselines,
-    /// Bootstrap settings.
-    pub bootstrap: BootstrapInfo,
+    /// `data`, `methods`, `calibration`, `comparisons`, `baselines` and `bootstrap`, at the
+    /// top level of the file.
+    #[serde(flatten)]
+    pub evaluation: EvaluationSections,
     /// Metric conventions.
     pub conventions: Conventions,
     /// Seconds per stage (varies run to run; everything else is deterministic).
@@ -471,7 +392,8 @@ pub struct ReportParts {
     pub head: Option<HeadSummary>,
     /// The grid search.
     pub fit: FitSection,
-    /// What [`crate::score::evaluate`] produced.
+    /// What [`crate::score::evaluate`] produced, in the report's form
+    /// ([`EvaluationSections::new`]).
     pub evaluation: EvaluationSections,
     /// Seconds per stage.
     pub timing: BTreeMap<String, f64>,
@@ -480,7 +402,6 @@ pub struct ReportParts {
 impl Report {
     /// Assembles the report.
     pub fn new(parts: ReportParts) -> Result<Report, ReportError> {
-        let e = parts.evaluation;
         let timing = parts
             .timing
             .into_iter()
@@ -494,12 +415,7 @@ impl Report {
             inputs: parts.inputs,
             head: parts.head,
             fit: parts.fit,
-            data: e.data,
-            methods: e.methods,
-            calibration: e.calibration,
-            comparisons: e.comparisons,
-            baselines: e.baselines,
-            bootstrap: e.bootstrap,
+            evaluation: parts.evaluation,
             conventions: Conventions::default(),
             timing,
         })
@@ -512,43 +428,4 @@ pub fn real(field: &str, v: f64) -> Result<Real, ReportError> {
         field: field.to_string(),
         value: v,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn non_finite_numbers_become_stated_nulls_or_errors() {
-        let e = Estimate::from_replicates(Ok(f64::NAN), &[Some(0.5), Some(f64::NAN), None], 0.95);
-        assert_eq!(e.value, None);
-        assert!(e.reason.as_deref().unwrap().contains("not finite"));
-        // The NaN replicate counts as skipped, like the undefined one.
-        assert_eq!(e.skipped_resamples, 2);
-        assert_eq!(e.ci95.map(|[a, b]| (a.get(), b.get())), Some((0.5, 0.5)));
-        let json = serde_json::to_string(&e).unwrap();
-        assert!(
-            !json.contains(":NaN") && json.contains("\"value\":null"),
-            "{json}"
-        );
-
-        let g = GridEntry::new(0.1, 0.0, 1e-3, 5, 3, Some(f64::NAN), f64::INFINITY).unwrap();
-        assert_eq!((g.val_roc_auc, g.final_train_loss), (None, None));
-        let err = GridEntry::new(f64::NAN, 0.0, 1e-3, 5, 3, None, 0.1).unwrap_err();
-        assert!(err.to_string().contains("fit.grid.alpha"), "{err}");
-        let err = FitSection::new(vec![g], 3, 100.0).unwrap_err();
-        assert!(err.to_string().contains("index 3"), "{err}");
-    }
-
-    #[test]
-    fn undefined_everywhere_keeps_the_point_reason() {
-        let e = Estimate::from_replicates(Err("no errors".into()), &[None, None], 0.95);
-        assert_eq!((e.value, e.ci95), (None, None));
-        assert_eq!(e.reason.as_deref(), Some("no errors"));
-        let e = Estimate::from_replicates(Ok(0.7), &[None, None], 0.95);
-        assert_eq!(
-            e.reason.as_deref(),
-            Some("undefined on every bootstrap resample")
-        );
-    }
 }

@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use super::format::{estimate, general, signed_estimate, value};
+use super::format::{estimate, general, selected, signed_estimate};
 use super::model::{CalibrationEstimates, Report};
 
 /// Renders the summary (`report --fit DIR`): the selected configuration, then per split
@@ -16,20 +16,13 @@ pub fn render_summary(r: &Report) -> String {
         "{} {} report (schema {}), seed {}",
         r.tool.name, r.tool.version, r.schema_version, r.seed
     );
-    let s = &r.fit.selected;
+    let [alpha, beta, lr, epochs, best, lambda, auc] = selected(&r.fit.selected);
     let _ = writeln!(
         out,
-        "selected: alpha={} beta={} lr={} epochs={} (best epoch {}), lambda={}; val ROC-AUC {} (grid of {})",
-        general(s.alpha.get()),
-        general(s.beta.get()),
-        general(s.lr.get()),
-        s.epochs,
-        s.best_epoch,
-        general(s.lambda.get()),
-        value(s.val_roc_auc),
+        "selected: alpha={alpha} beta={beta} lr={lr} epochs={epochs} (best epoch {best}), lambda={lambda}; val ROC-AUC {auc} (grid of {})",
         r.fit.grid.len()
     );
-    for (split, d) in &r.data {
+    for (split, d) in &r.evaluation.data {
         let _ = writeln!(
             out,
             "\n== {split}: {} rows, {} errors ({:.1}%), {} classes present",
@@ -44,7 +37,7 @@ pub fn render_summary(r: &Report) -> String {
             "method", "ROC-AUC [95% CI]", "AURC [95% CI]", "E-AURC [95% CI]", "PRR [95% CI]"
         );
         let mut notes = Vec::new();
-        for (m, per_split) in &r.methods {
+        for (m, per_split) in &r.evaluation.methods {
             let Some(mm) = per_split.get(split) else {
                 continue;
             };
@@ -67,7 +60,7 @@ pub fn render_summary(r: &Report) -> String {
         for n in notes {
             let _ = writeln!(out, "  note: {n}");
         }
-        if let Some(c) = r.calibration.get(split) {
+        if let Some(c) = r.evaluation.calibration.get(split) {
             let _ = writeln!(
                 out,
                 "\n{:<22} {:<26} {:<26} {:<26}",
@@ -95,7 +88,7 @@ pub fn render_summary(r: &Report) -> String {
             let t = format!("T = {}", general(c.temperature.value.get()));
             row(&mut out, &t, &c.temperature.metrics);
         }
-        for (name, per_split) in &r.comparisons {
+        for (name, per_split) in &r.evaluation.comparisons {
             if let Some(c) = per_split.get(split) {
                 let _ = writeln!(
                     out,
@@ -105,7 +98,7 @@ pub fn render_summary(r: &Report) -> String {
             }
         }
     }
-    let b = &r.baselines;
+    let b = &r.evaluation.baselines;
     let _ = writeln!(out);
     for md in std::iter::once(&b.mahalanobis).chain(b.mahalanobis_hidden.as_ref()) {
         let _ = writeln!(
@@ -141,7 +134,9 @@ pub fn render_summary(r: &Report) -> String {
     let _ = writeln!(
         out,
         "intervals: {} bootstrap resamples, seed {}, {}",
-        r.bootstrap.resamples, r.bootstrap.seed, r.bootstrap.method
+        r.evaluation.bootstrap.resamples,
+        r.evaluation.bootstrap.seed,
+        r.evaluation.bootstrap.method
     );
     out
 }

@@ -96,14 +96,6 @@ pub enum ScoreError {
         /// What is wrong with it.
         reason: String,
     },
-    /// A summary number of the evaluation (jitter, NLL, condition number, ...) is not finite.
-    #[error("evaluation summary `{field}` is not finite ({value})")]
-    NonFiniteSummary {
-        /// Path of the field in the report.
-        field: String,
-        /// The value.
-        value: f64,
-    },
     /// The score file could not be parsed or has an unexpected layout.
     #[error("scores file: {0}")]
     ScoresFile(String),

@@ -6,8 +6,9 @@
 //!   Mahalanobis, with the whitening form for the exporter);
 //! - metrics: [`roc_auc`](mod@roc_auc), [`risk_coverage`] (AURC, E-AURC, PRR), [`calibration`]
 //!   (accuracy, ECE, adaptive ECE, MCE, Brier, NLL), on a shared [`ranking`];
-//! - intervals: [`bootstrap`];
-//! - the whole evaluation of a fit for the report: [`evaluate`](evaluate()).
+//! - intervals: [`bootstrap`]; per-split estimates and comparisons: [`metrics`];
+//! - the whole evaluation of a fit: [`evaluate`](evaluate()) (the report maps it into its
+//!   own types; nothing here knows the report).
 
 pub mod baselines;
 pub mod bootstrap;
@@ -16,6 +17,7 @@ mod error;
 mod evaluate;
 pub mod logits;
 pub mod mahalanobis;
+pub mod metrics;
 pub mod ranking;
 pub mod risk_coverage;
 pub mod roc_auc;
@@ -29,6 +31,7 @@ pub use evaluate::{
 };
 pub use logits::LogitStats;
 pub use mahalanobis::{Mahalanobis, MahalanobisParams, RelativeMahalanobis, WhiteningExport};
+pub use metrics::{CalibrationEstimates, Estimate, Metrics, RankingEstimates, SplitCounts};
 pub use roc_auc::{auc_standard_error, roc_auc};
 pub use scores_file::{scores_from_bytes, scores_to_bytes, SplitScores};
 pub use temperature::{TemperatureScaling, TemperatureScalingParams, TemperatureStatus};

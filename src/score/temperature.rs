@@ -140,10 +140,8 @@ fn golden_section(f: impl Fn(f64) -> f64, mut a: f64, mut b: f64, tol: f64) -> f
     (a + b) / 2.0
 }
 
-impl<D, L> Fit<ArrayBase<D, Ix2>, ArrayBase<L, Ix1>, ScoreError> for TemperatureScalingValidParams
-where
-    D: Data<Elem = f32>,
-    L: Data<Elem = usize>,
+impl<D: Data<Elem = f32>, L: Data<Elem = usize>>
+    Fit<ArrayBase<D, Ix2>, ArrayBase<L, Ix1>, ScoreError> for TemperatureScalingValidParams
 {
     type Object = TemperatureScaling;
 

@@ -27,17 +27,15 @@ use ndarray::ArrayView2;
 pub use check::{all_passed, Check};
 
 use crate::export::MahalanobisExport;
-use crate::head::{Head, UeSpec};
+use crate::head::{Head, UeHead};
 
 /// What the model is compared against.
 #[derive(Debug, Clone, Copy)]
 pub struct Reference<'a> {
     /// The original head (`logits`, `probabilities`).
     pub original: &'a Head,
-    /// The fitted UE head (`uncertainty`).
-    pub ue_head: &'a Head,
-    /// λ, scale and clamp of `U`.
-    pub spec: UeSpec,
+    /// The fitted UE head and the spec of its `U` (`uncertainty`).
+    pub ue: &'a UeHead,
     /// The Mahalanobis scorer, required when the model has a `mahalanobis` output.
     pub mahalanobis: Option<&'a MahalanobisExport>,
 }

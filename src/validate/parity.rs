@@ -152,7 +152,7 @@ pub fn check(
         &[n, c],
         Tolerance::Absolute(ABS_TOL),
     ));
-    let u = r.ue_head.uncertainty(x, &r.spec).to_vec();
+    let u = r.ue.uncertainty(x).to_vec();
     checks.push(compare(
         UNCERTAINTY,
         outputs.get(UNCERTAINTY),

@@ -107,7 +107,7 @@ fn key_check(model: &ModelProto, meta: &BTreeMap<&str, &str>, checks: &mut Vec<C
 }
 
 fn spec_check(meta: &BTreeMap<&str, &str>, reference: &Reference, checks: &mut Vec<Check>) {
-    let s = &reference.spec;
+    let s = &reference.ue.spec;
     let numbers = [
         (keys::LAMBDA, s.lambda),
         (keys::SCALE, s.scale),
@@ -125,7 +125,7 @@ fn spec_check(meta: &BTreeMap<&str, &str>, reference: &Reference, checks: &mut V
     }
     for (key, head) in [
         (keys::ORIGINAL_HEAD, reference.original),
-        (keys::UE_HEAD, reference.ue_head),
+        (keys::UE_HEAD, &reference.ue.head),
     ] {
         let want = head_description(head);
         if meta.get(key).copied() != Some(want.as_str()) {

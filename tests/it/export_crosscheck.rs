@@ -34,7 +34,7 @@ fn onnx_checker_and_python_onnxruntime_agree_with_rust() {
         let (n, label) = (case.features.nrows(), format!("{kind:?} C={c}"));
         let logits: Vec<f32> = case.original.logits(x).iter().copied().collect();
         let probs: Vec<f32> = case.original.probabilities(x).iter().copied().collect();
-        let u = case.ue.uncertainty(x, &case.spec).to_vec();
+        let u = case.ue.uncertainty(x).to_vec();
         assert_eq!(o["logits"]["shape"], serde_json::json!([n, c]));
         assert_eq!(o["uncertainty"]["shape"], serde_json::json!([n]));
         let s = diff_stats(&crosscheck_output(&result, "logits"), &logits);

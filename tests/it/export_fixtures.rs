@@ -133,10 +133,13 @@ fn fixture_test_split_parity() {
                 adue_compile::load::sha256_file(p).unwrap(),
             );
         }
+        let ue = adue_compile::head::UeHead {
+            head: f.head.clone(),
+            spec,
+        };
         let export_spec = adue_compile::export::ExportSpec {
             original: &f.head,
-            ue_head: &f.head,
-            spec,
+            ue: &ue,
             mahalanobis: Some(&m),
             threshold: Some(&t),
             metadata: meta,
@@ -147,8 +150,7 @@ fn fixture_test_split_parity() {
             features: f.test.features.view(),
             reference: adue_compile::validate::Reference {
                 original: &f.head,
-                ue_head: &f.head,
-                spec,
+                ue: &ue,
                 mahalanobis: Some(&m),
             },
             hashed_inputs: &f.files,

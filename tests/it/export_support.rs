@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use adue_compile::export::metadata::{sha256_key, REQUIRED_PROVENANCE_KEYS};
 use adue_compile::export::{CertifiedThreshold, ExportSpec, MahalanobisExport};
-use adue_compile::head::{Activation, Head, UeSpec};
+use adue_compile::head::{Activation, Head, UeHead, UeSpec};
 use adue_compile::load::sha256_file;
 use ndarray::{Array1, Array2};
 use rand::{Rng, SeedableRng};
@@ -154,8 +154,7 @@ pub fn input_file(dir: &Path) -> PathBuf {
 /// Everything one export needs, owned.
 pub struct Case {
     pub original: Head,
-    pub ue: Head,
-    pub spec: UeSpec,
+    pub ue: UeHead,
     pub mahalanobis: Option<MahalanobisExport>,
     pub threshold: Option<CertifiedThreshold>,
     pub features: Array2<f32>,
@@ -186,8 +185,7 @@ impl Case {
         };
         Case {
             original,
-            ue,
-            spec,
+            ue: UeHead { head: ue, spec },
             mahalanobis,
             threshold,
             features,
@@ -199,8 +197,7 @@ impl Case {
     pub fn spec(&self) -> ExportSpec<'_> {
         ExportSpec {
             original: &self.original,
-            ue_head: &self.ue,
-            spec: self.spec,
+            ue: &self.ue,
             mahalanobis: self.mahalanobis.as_ref(),
             threshold: self.threshold.as_ref(),
             metadata: metadata(&self.input),
@@ -214,8 +211,7 @@ impl Case {
     pub fn reference(&self) -> adue_compile::validate::Reference<'_> {
         adue_compile::validate::Reference {
             original: &self.original,
-            ue_head: &self.ue,
-            spec: self.spec,
+            ue: &self.ue,
             mahalanobis: self.mahalanobis.as_ref(),
         }
     }

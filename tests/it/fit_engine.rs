@@ -64,7 +64,7 @@ fn selected_score_is_the_written_heads_validation_auc() {
         // The kept weights are those of the best epoch: recomputing U from the returned head
         // gives exactly the recorded validation ROC-AUC.
         assert_eq!(
-            auc_of(&out.head, &p.val),
+            auc_of(&out.ue.head, &p.val),
             out.selected.val_roc_auc,
             "dense={dense}"
         );
@@ -73,7 +73,7 @@ fn selected_score_is_the_written_heads_validation_auc() {
             .grid
             .iter()
             .all(|r| r.final_train_loss.is_finite() && r.final_train_loss > 0.0));
-        assert_ne!(out.head, p.head, "training moved the weights");
+        assert_ne!(out.ue.head, p.head, "training moved the weights");
     }
 }
 
@@ -96,12 +96,12 @@ fn identical_for_any_thread_count_and_across_runs() {
     };
     let (a, b, c) = (run(1), run(2), run(2));
     assert_eq!(a.grid, b.grid);
-    assert_eq!(a.head, b.head);
-    assert_eq!(b.head, c.head);
+    assert_eq!(a.ue.head, b.ue.head);
+    assert_eq!(b.ue.head, c.ue.head);
     let dir = tempfile::tempdir().unwrap();
     let bytes = |o: &adue_compile::fit::FitOutcome, name: &str| {
         let path = dir.path().join(name);
-        adue_compile::fit::write_head(&path, &o.head, &o.spec, &Default::default()).unwrap();
+        adue_compile::head::write_head(&path, &o.ue, &Default::default()).unwrap();
         std::fs::read(path).unwrap()
     };
     assert_eq!(bytes(&a, "a.safetensors"), bytes(&b, "b.safetensors"));
@@ -113,7 +113,7 @@ fn identical_for_any_thread_count_and_across_runs() {
         .check()
         .unwrap();
     let d = fit(&params, &p.head, &p.train.data(), &p.val.data()).unwrap();
-    assert_ne!(d.head, a.head);
+    assert_ne!(d.ue.head, a.ue.head);
 }
 
 #[test]
@@ -135,7 +135,7 @@ fn early_stopping_caps_the_run_and_restores_the_best_epoch() {
     // At lr 1e-2 the validation AUC peaks early; patience 2 ends the run two epochs later, so
     // the best epoch is well before the scheduled 40, and the returned weights are its weights.
     assert!(out.selected.best_epoch < 38, "{:?}", out.selected);
-    assert_eq!(auc_of(&out.head, &p.val), out.selected.val_roc_auc);
+    assert_eq!(auc_of(&out.ue.head, &p.val), out.selected.val_roc_auc);
 }
 
 #[test]
@@ -153,10 +153,10 @@ fn rescaled_variant_is_recorded_in_the_spec() {
         .unwrap();
     let out = fit(&params, &p.head, &p.train.data(), &p.val.data()).unwrap();
     assert!(
-        (out.spec.scale - 4.0 / 3.0).abs() < 1e-15,
+        (out.ue.spec.scale - 4.0 / 3.0).abs() < 1e-15,
         "C = 4: 1/(1 − 1/4)"
     );
-    assert_eq!(out.spec.lambda, 100.0);
+    assert_eq!(out.ue.spec.lambda, 100.0);
 }
 
 #[test]
@@ -386,7 +386,7 @@ fn holdout_feeds_fit_when_there_is_no_validation_file() {
         .check()
         .unwrap();
     let out = fit(&params, &p.head, &train.data(), &val.data()).unwrap();
-    assert_eq!(auc_of(&out.head, &val), out.selected.val_roc_auc);
+    assert_eq!(auc_of(&out.ue.head, &val), out.selected.val_roc_auc);
 }
 
 #[test]
@@ -403,6 +403,6 @@ fn adue_beats_softmax_response_on_held_out_test_data() {
         .map(|r| 1.0 - f64::from(r.fold(0.0f32, |m, &v| m.max(v))))
         .collect();
     let sr = roc_auc(&sr, &p.test.errors()).unwrap();
-    let adue = auc_of(&out.head, &p.test).unwrap();
+    let adue = auc_of(&out.ue.head, &p.test).unwrap();
     assert!(adue > sr + 0.01, "AdUE {adue} vs SR {sr}");
 }

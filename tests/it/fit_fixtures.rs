@@ -3,7 +3,8 @@
 //! fixture (see [`margin`]), the random-init reader-coverage cases keep their bounds, and the
 //! written head is byte-identical across runs and thread counts.
 
-use adue_compile::fit::{encode_head, fit, AdueParams, FitData, FitOutcome};
+use adue_compile::fit::{fit, AdueParams, FitData, FitOutcome};
+use adue_compile::head::encode_head;
 use adue_compile::head::Head;
 use adue_compile::load::{read_checkpoint, read_features, FeatureSet};
 use adue_compile::score::{roc_auc, LogitStats};
@@ -50,8 +51,8 @@ impl Split {
 
     fn adue_roc_auc(&self, out: &FitOutcome) -> f64 {
         let u: Vec<f64> = out
-            .head
-            .uncertainty(self.set.features.view(), &out.spec)
+            .ue
+            .uncertainty(self.set.features.view())
             .iter()
             .map(|&v| f64::from(v))
             .collect();
@@ -146,9 +147,8 @@ fn adue_vs_softmax_response_on_test_data() {
 fn head_bytes_identical_across_runs_and_thread_counts() {
     for name in MAIN_CASES {
         let c = case(name);
-        let bytes = |out: &FitOutcome| {
-            encode_head(name.as_ref(), &out.head, &out.spec, &Default::default()).unwrap()
-        };
+        let bytes =
+            |out: &FitOutcome| encode_head(name.as_ref(), &out.ue, &Default::default()).unwrap();
         let one = fit_default(&c, 1);
         let two = fit_default(&c, 2);
         let again = fit_default(&c, 2);

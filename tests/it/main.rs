@@ -1,6 +1,7 @@
 //! One integration-test binary (as ripgrep does): shared helpers in `util`,
 //! one module per concern.
 
+mod architecture;
 mod cli_errors;
 mod export_bench;
 mod export_crosscheck;
@@ -10,10 +11,10 @@ mod export_support;
 mod export_threshold;
 mod fit_engine;
 mod fit_fixtures;
-mod fit_head_file;
 mod fit_optim;
 mod fit_support;
 mod fuzz_regressions;
+mod head_file;
 mod hostile;
 mod load_checkpoint;
 mod load_features;

@@ -252,7 +252,7 @@ fn missing_onnx_runtime_is_a_clear_error() {
 /// outputs equal the Rust reference computed from the fit directory (CONTRACT §4 tolerances).
 #[test]
 fn python_onnxruntime_matches_the_reference_on_every_fixture() {
-    use adue_compile::fit::read_head;
+    use adue_compile::fit_dir::FitDir;
     use adue_compile::load::read_features;
     use adue_compile::validate::parity::{diff_stats, ABS_TOL, REL_TOL};
 
@@ -272,13 +272,12 @@ fn python_onnxruntime_matches_the_reference_on_every_fixture() {
         let result = python_crosscheck(&onnx, &test.features, tmp.path());
         assert_eq!(result["checker"], "ok", "{case}");
 
-        let (ue, spec, _) = read_head(&dir.join("head.safetensors")).unwrap();
-        let (original, _, _) = read_head(&dir.join("original_head.safetensors")).unwrap();
+        let heads = FitDir::new(&dir).heads().unwrap();
         let x = test.features.view();
         let floats = |name: &str| crosscheck_output(&result, name);
-        let u = ue.uncertainty(x, &spec).to_vec();
-        let p: Vec<f32> = original.probabilities(x).iter().copied().collect();
-        let z: Vec<f32> = original.logits(x).iter().copied().collect();
+        let u = heads.ue.uncertainty(x).to_vec();
+        let p: Vec<f32> = heads.original.probabilities(x).iter().copied().collect();
+        let z: Vec<f32> = heads.original.logits(x).iter().copied().collect();
         let (du, dp) = (
             diff_stats(&floats("uncertainty"), &u),
             diff_stats(&floats("probabilities"), &p),

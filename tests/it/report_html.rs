@@ -67,8 +67,11 @@ fn html_is_self_contained_and_has_every_part() {
 #[test]
 fn text_from_the_report_is_escaped() {
     let (mut report, eval) = case_report(Path::new(FOUR), 20);
-    let m = report.methods.remove("entropy").unwrap();
-    report.methods.insert("<img onerror=x>".into(), m);
+    let m = report.evaluation.methods.remove("entropy").unwrap();
+    report
+        .evaluation
+        .methods
+        .insert("<img onerror=x>".into(), m);
     let html = render_html(&report, &Curves::preferred(&eval.scores).unwrap());
     assert!(!html.contains("<img"));
     assert!(html.contains("&lt;img onerror=x&gt;"));

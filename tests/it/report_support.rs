@@ -10,7 +10,9 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use adue_compile::head::{softmax_rows, uncertainty_from_probs, UeSpec};
-use adue_compile::report::{FitSection, GridEntry, InputFile, Report, ReportParts};
+use adue_compile::report::{
+    EvaluationSections, FitSection, GridEntry, InputFile, Report, ReportParts,
+};
 use adue_compile::score::{
     evaluate, roc_auc, EvalConfig, Evaluation, SplitInputs, SplitScores, TrainInputs,
 };
@@ -112,7 +114,7 @@ pub fn case_report(dir: &Path, resamples: usize) -> (Report, Evaluation) {
         inputs,
         head: None,
         fit,
-        evaluation: eval.sections.clone(),
+        evaluation: EvaluationSections::new(&eval).unwrap(),
         timing: BTreeMap::from([("evaluate".to_string(), seconds)]),
     })
     .unwrap();

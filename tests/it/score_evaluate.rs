@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use adue_compile::head::{Activation, Head};
+use adue_compile::report::EvaluationSections;
 use adue_compile::score::{evaluate, method, EvalConfig, ScoreError, TrainInputs};
 use ndarray::{Array1, Array2};
 
@@ -12,8 +13,13 @@ use crate::score_golden::{evaluate_case, read_split, split_inputs};
 const FOUR: &str = "tests/golden/synthetic/synth-4class";
 const DEGENERATE: &str = "tests/golden/synthetic/synth-degenerate";
 
+/// The evaluation in the report's form (`report::evaluation` maps it).
+fn sections(e: &adue_compile::score::Evaluation) -> EvaluationSections {
+    EvaluationSections::new(e).unwrap()
+}
+
 fn json(e: &adue_compile::score::Evaluation) -> String {
-    serde_json::to_string(&e.sections).unwrap()
+    serde_json::to_string(&sections(e)).unwrap()
 }
 
 #[test]
@@ -31,7 +37,7 @@ fn identical_for_any_thread_count() {
 #[test]
 fn split_without_errors_states_why_metrics_are_null() {
     let e = evaluate_case(Path::new(DEGENERATE), 100);
-    let s = &e.sections;
+    let s = &sections(&e);
     assert_eq!(s.data["test"].errors, 0);
     assert_eq!(s.data["test"].classes_present, 1);
     for m in [
@@ -96,7 +102,7 @@ fn run_with_adue(adue: &Array1<f32>, wrong: bool) -> adue_compile::score::Evalua
 fn all_errors_and_constant_scores_have_stated_outcomes() {
     let n = 300;
     let e = run_with_adue(&Array1::from_elem(n, 0.25), true);
-    let a = &e.sections.methods[method::ADUE]["val"];
+    let a = &sections(&e).methods[method::ADUE]["val"];
     let why = a.roc_auc.reason.as_deref().unwrap();
     assert!(
         why.contains("every prediction in split `val` is wrong"),
@@ -104,7 +110,7 @@ fn all_errors_and_constant_scores_have_stated_outcomes() {
     );
     assert_eq!(a.aurc.value.map(f64::from), Some(1.0));
     assert_eq!(
-        e.sections.calibration["val"]
+        sections(&e).calibration["val"]
             .original
             .accuracy
             .value
@@ -114,7 +120,7 @@ fn all_errors_and_constant_scores_have_stated_outcomes() {
 
     // Constant AdUE on an ordinary split: ROC-AUC 1/2 and PRR 0 exactly.
     let e = run_with_adue(&Array1::from_elem(n, 0.25), false);
-    let a = &e.sections.methods[method::ADUE]["val"];
+    let a = &sections(&e).methods[method::ADUE]["val"];
     assert_eq!(a.roc_auc.value.map(f64::from), Some(0.5));
     assert_eq!(a.prr.value.map(f64::from), Some(0.0));
     let [lo, hi] = a.roc_auc.ci95.unwrap();
@@ -133,7 +139,7 @@ fn paired_difference_uses_the_same_resamples() {
     .softmax_response()
     .mapv(|v| v as f32);
     let e = run_with_adue(&sr, false);
-    let c = &e.sections.comparisons["adue_vs_softmax_response"]["val"].roc_auc_diff;
+    let c = &sections(&e).comparisons["adue_vs_softmax_response"]["val"].roc_auc_diff;
     assert!(f64::from(c.value.unwrap()).abs() < 1e-6);
     let [lo, hi] = c.ci95.unwrap();
     assert!(
@@ -141,7 +147,7 @@ fn paired_difference_uses_the_same_resamples() {
         "{lo:?} {hi:?}"
     );
     // While each method's own interval has width.
-    let [lo, hi] = e.sections.methods[method::SOFTMAX_RESPONSE]["val"]
+    let [lo, hi] = sections(&e).methods[method::SOFTMAX_RESPONSE]["val"]
         .roc_auc
         .ci95
         .unwrap();
@@ -151,7 +157,7 @@ fn paired_difference_uses_the_same_resamples() {
 #[test]
 fn intervals_bracket_the_point_estimates() {
     let e = evaluate_case(Path::new(FOUR), 300);
-    for (m, per_split) in &e.sections.methods {
+    for (m, per_split) in &sections(&e).methods {
         for (split, mm) in per_split {
             for est in [&mm.roc_auc, &mm.aurc, &mm.prr] {
                 let v = f64::from(est.value.unwrap());
@@ -164,7 +170,7 @@ fn intervals_bracket_the_point_estimates() {
             }
         }
     }
-    assert_eq!(e.sections.bootstrap.resamples, 300);
+    assert_eq!(sections(&e).bootstrap.resamples, 300);
 }
 
 #[test]
@@ -189,9 +195,10 @@ fn dense_head_adds_hidden_layer_mahalanobis() {
     let mut cfg = EvalConfig::new(0);
     cfg.bootstrap.resamples = 20;
     let e = evaluate(&train_in, &[split_inputs("val", &val)], Some(&head), &cfg).unwrap();
-    let info = e.sections.baselines.mahalanobis_hidden.as_ref().unwrap();
+    let s = sections(&e);
+    let info = s.baselines.mahalanobis_hidden.as_ref().unwrap();
     assert_eq!((info.dim, info.features.as_str()), (h, "dense_hidden"));
-    assert!(e.sections.methods.contains_key(method::MAHALANOBIS_HIDDEN));
+    assert!(s.methods.contains_key(method::MAHALANOBIS_HIDDEN));
     assert!(e.mahalanobis_hidden.is_some());
 }
 

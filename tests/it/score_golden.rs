@@ -17,6 +17,7 @@ use std::path::Path;
 
 use adue_compile::load::{read_features, FeatureSet};
 use adue_compile::report::model::{CalibrationEstimates, Estimate, MethodMetrics};
+use adue_compile::report::EvaluationSections;
 use adue_compile::score::{evaluate, EvalConfig, Evaluation, SplitInputs, TrainInputs};
 use serde_json::Value;
 
@@ -135,7 +136,7 @@ fn metrics_agree_with_the_numpy_golden_values() {
             );
         }
         let eval = evaluate_case(dir, 50);
-        let s = &eval.sections;
+        let s = &EvaluationSections::new(&eval).unwrap();
 
         // Temperature and covariance factorisations.
         let t = f64::from(s.baselines.temperature_scaling.temperature);

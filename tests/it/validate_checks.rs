@@ -2,7 +2,7 @@
 
 use adue_compile::export::pb::{self, ModelProto};
 use adue_compile::export::{build_model, encode, ExportError};
-use adue_compile::head::Head;
+use adue_compile::head::{Head, UeHead};
 use adue_compile::validate::{validate, validate_bytes, Check, ValidateError, ValidateInputs};
 use prost::Message;
 
@@ -57,7 +57,7 @@ fn unmodified_model_passes() {
 fn flipped_ue_weight_bit_in_file_fails_uncertainty_parity() {
     let c = case();
     let mut bytes = encode(&model(&c));
-    let Head::Dense { out_weight, .. } = &c.ue else {
+    let Head::Dense { out_weight, .. } = &c.ue.head else {
         unreachable!()
     };
     let needle: Vec<u8> = out_weight
@@ -293,19 +293,23 @@ fn export_rejects_bad_specs() {
     assert!(e.to_string().contains("adue.seed"), "{e}");
 
     let other = super::export_support::head(Kind::LinearBias, 48, 4, 1);
+    let other = UeHead {
+        head: other,
+        spec: c.ue.spec,
+    };
     let mut spec = c.spec();
-    spec.ue_head = &other;
+    spec.ue = &other;
     assert!(matches!(
         build_model(&spec),
         Err(ExportError::HeadMismatch { .. })
     ));
 
     let mut bad = c.ue.clone();
-    if let Head::Dense { dense_bias, .. } = &mut bad {
+    if let Head::Dense { dense_bias, .. } = &mut bad.head {
         dense_bias[3] = f32::NAN;
     }
     let mut spec = c.spec();
-    spec.ue_head = &bad;
+    spec.ue = &bad;
     let e = build_model(&spec).unwrap_err();
     assert!(e.to_string().contains("ue.dense.bias"), "{e}");
 }

@@ -1,4 +1,4 @@
-//! Human-facing messages: stage lines and progress on stderr, results on stdout.
+//! The output mode: stage lines and progress on stderr, results on stdout.
 
 use std::io::IsTerminal;
 

@@ -4,8 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use adue_compile::fit::{read_head, write_head, FitError};
-use adue_compile::head::{Activation, Head, UeSpec};
+use adue_compile::head::{read_head, write_head, Activation, Head, HeadFileError, UeHead, UeSpec};
 use ndarray::{Array1, Array2};
 
 fn dense() -> Head {
@@ -22,6 +21,14 @@ fn linear(bias: bool) -> Head {
     Head::Linear {
         weight: Array2::from_shape_fn((4, 6), |(i, j)| (i as f32 + 1.0) / (j as f32 + 2.0)),
         bias: bias.then(|| Array1::from(vec![0.1, 0.2, 0.3, -0.6])),
+    }
+}
+
+/// `head` with `spec`, as a fitted UE head.
+fn ue(head: &Head, spec: &UeSpec) -> UeHead {
+    UeHead {
+        head: head.clone(),
+        spec: *spec,
     }
 }
 
@@ -44,14 +51,14 @@ fn round_trips_every_kind_with_spec_and_metadata() {
         .enumerate()
     {
         let path = dir.path().join(format!("h{i}.safetensors"));
-        write_head(&path, &head, &spec, &extra()).unwrap();
-        let (back, back_spec, back_extra) = read_head(&path).unwrap();
-        assert_eq!(back, head);
-        assert_eq!(back_spec, spec);
+        write_head(&path, &ue(&head, &spec), &extra()).unwrap();
+        let (back, back_extra) = read_head(&path).unwrap();
+        assert_eq!(back.head, head);
+        assert_eq!(back.spec, spec);
         assert_eq!(back_extra, extra());
         // Same inputs, same bytes.
         let again = dir.path().join(format!("again{i}.safetensors"));
-        write_head(&again, &head, &spec, &extra()).unwrap();
+        write_head(&again, &ue(&head, &spec), &extra()).unwrap();
         assert_eq!(
             std::fs::read(&path).unwrap(),
             std::fs::read(&again).unwrap()
@@ -63,7 +70,7 @@ fn round_trips_every_kind_with_spec_and_metadata() {
 fn layout_is_the_contract_one() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("head.safetensors");
-    write_head(&path, &dense(), &UeSpec::paper(), &BTreeMap::new()).unwrap();
+    write_head(&path, &ue(&dense(), &UeSpec::paper()), &BTreeMap::new()).unwrap();
     let bytes = std::fs::read(&path).unwrap();
     let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
     let mut names = st.names();
@@ -93,7 +100,12 @@ fn layout_is_the_contract_one() {
     assert_eq!(meta["eps"].parse::<f64>().unwrap(), 1e-7);
 
     let path = dir.path().join("linear.safetensors");
-    write_head(&path, &linear(false), &UeSpec::paper(), &BTreeMap::new()).unwrap();
+    write_head(
+        &path,
+        &ue(&linear(false), &UeSpec::paper()),
+        &BTreeMap::new(),
+    )
+    .unwrap();
     let bytes = std::fs::read(&path).unwrap();
     let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
     assert_eq!(st.names(), ["weight"]);
@@ -107,16 +119,16 @@ fn refuses_reserved_metadata_and_non_finite_weights() {
     let path = dir.path().join("h.safetensors");
     let mut bad = extra();
     bad.insert("lambda".into(), "3".into());
-    let e = write_head(&path, &dense(), &UeSpec::paper(), &bad).unwrap_err();
+    let e = write_head(&path, &ue(&dense(), &UeSpec::paper()), &bad).unwrap_err();
     assert!(
-        matches!(e, FitError::ReservedMetadataKey { ref key } if key == "lambda"),
+        matches!(e, HeadFileError::ReservedMetadataKey { ref key } if key == "lambda"),
         "{e}"
     );
     let mut head = linear(true);
     if let Head::Linear { weight, .. } = &mut head {
         weight[[1, 1]] = f32::INFINITY;
     }
-    let e = write_head(&path, &head, &UeSpec::paper(), &extra())
+    let e = write_head(&path, &ue(&head, &UeSpec::paper()), &extra())
         .unwrap_err()
         .to_string();
     assert!(e.contains("h.safetensors") && e.contains("`weight`"), "{e}");
@@ -267,7 +279,7 @@ fn every_kind_of_bad_file_is_a_named_error() {
 fn truncated_or_corrupted_bytes_never_panic() {
     let dir = tempfile::tempdir().unwrap();
     let good = dir.path().join("good.safetensors");
-    write_head(&good, &dense(), &UeSpec::paper(), &extra()).unwrap();
+    write_head(&good, &ue(&dense(), &UeSpec::paper()), &extra()).unwrap();
     let bytes = std::fs::read(&good).unwrap();
     let path = dir.path().join("cut.safetensors");
     let mut errors = 0;

@@ -1,0 +1,99 @@
+//! Parsed flags → validated [`crate::settings`]: the grid is read, the thread count and the
+//! activation are decided here, before any stage runs.
+
+use std::path::Path;
+
+use crate::fit::Grid;
+use crate::head::Activation;
+use crate::settings::{
+    ExportSettings, FitSettings, InspectSettings, ReportSettings, RiskTarget, ValidateSettings,
+};
+
+use super::args::{ActivationArg, ExportArgs, FitArgs, InspectArgs, ReportArgs, ValidateArgs};
+
+/// The head's activation named on the command line.
+fn activation(arg: Option<ActivationArg>) -> Option<Activation> {
+    arg.map(|a| match a {
+        ActivationArg::Tanh => Activation::Tanh,
+        ActivationArg::Gelu => Activation::Gelu,
+    })
+}
+
+impl InspectArgs {
+    /// The settings of `inspect`.
+    pub fn settings(&self) -> InspectSettings {
+        InspectSettings {
+            checkpoint: self.checkpoint.clone(),
+            features: self.features.clone(),
+            json: self.json,
+            activation: activation(self.activation),
+        }
+    }
+}
+
+impl FitArgs {
+    /// The settings of `fit`: reads and validates `--grid`, resolves `--threads` (default:
+    /// the machine's parallelism).
+    pub fn settings(&self) -> anyhow::Result<FitSettings> {
+        let grid = match self.grid.as_str() {
+            "paper" => Grid::paper(),
+            "quick" => Grid::quick(),
+            file => Grid::from_json_file(Path::new(file))?,
+        };
+        let threads = self
+            .threads
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+        Ok(FitSettings {
+            checkpoint: self.checkpoint.clone(),
+            train: self.train.clone(),
+            val: self.val.clone(),
+            test: self.test.clone(),
+            md_train: self.md_train.clone(),
+            out: self.out.clone(),
+            grid,
+            lambda: self.lambda,
+            seed: self.seed,
+            threads,
+            activation: activation(self.activation),
+            rescale: self.rescale,
+        })
+    }
+}
+
+impl ExportArgs {
+    /// The settings of `export` (clap requires `--target-risk` and `--delta` together).
+    pub fn settings(&self) -> ExportSettings {
+        ExportSettings {
+            fit: self.fit.clone(),
+            out: self.out.clone(),
+            with_mahalanobis: self.with_mahalanobis,
+            threshold: match (self.target_risk, self.delta) {
+                (Some(risk), Some(delta)) => Some(RiskTarget { risk, delta }),
+                _ => None,
+            },
+        }
+    }
+}
+
+impl ValidateArgs {
+    /// The settings of `validate`.
+    pub fn settings(&self) -> ValidateSettings {
+        ValidateSettings {
+            onnx: self.onnx.clone(),
+            features: self.features.clone(),
+            fit: self.fit.clone(),
+            report: self.report.clone(),
+            baseline: self.baseline.clone(),
+        }
+    }
+}
+
+impl ReportArgs {
+    /// The settings of `report`.
+    pub fn settings(&self) -> ReportSettings {
+        ReportSettings {
+            fit: self.fit.clone(),
+            html: self.html.clone(),
+        }
+    }
+}

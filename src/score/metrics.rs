@@ -1,0 +1,248 @@
+//! The metrics of one evaluation, split by split: point values with their bootstrap
+//! intervals, paired comparisons and counts (CONTRACT §5). Computed here in f64; the
+//! report maps them into its typed, finite form (`report::evaluation`).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+use super::bootstrap::{self, percentile_interval, BootstrapConfig, Interval};
+use super::calibration::{Calibration, CalibrationMetrics};
+use super::evaluate::method;
+use super::logits::LogitStats;
+use super::ranking::Ranking;
+use super::risk_coverage::SelectiveMetrics;
+use super::scores_file::SplitScores;
+
+/// A statistic on a whole split with its percentile-bootstrap interval.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Estimate {
+    /// The value on the whole split, or why it is undefined there.
+    pub point: Result<f64, String>,
+    /// The interval of the finite replicates and how many resamples were skipped.
+    pub interval: Interval,
+}
+
+impl Estimate {
+    /// From the point value (or why it is undefined) and the per-resample values (`None` =
+    /// undefined on that resample, skipped). Non-finite replicates count as undefined.
+    pub fn from_replicates(
+        point: Result<f64, String>,
+        replicates: &[Option<f64>],
+        level: f64,
+    ) -> Estimate {
+        let finite: Vec<Option<f64>> = replicates
+            .iter()
+            .map(|r| r.filter(|v| v.is_finite()))
+            .collect();
+        Estimate {
+            point,
+            interval: percentile_interval(&finite, level),
+        }
+    }
+}
+
+/// Ranking metrics of one uncertainty score on one split. `E` is [`Estimate`] here; the
+/// report holds the same metrics as its own finite estimates (`report::model::MethodMetrics`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RankingEstimates<E = Estimate> {
+    /// Error ROC-AUC.
+    pub roc_auc: E,
+    /// Area under the risk–coverage curve.
+    pub aurc: E,
+    /// AURC minus the oracle's.
+    pub e_aurc: E,
+    /// Prediction rejection ratio.
+    pub prr: E,
+}
+
+impl<E> RankingEstimates<E> {
+    /// Every metric through `f`.
+    pub fn map<T>(&self, f: impl Fn(&E) -> T) -> RankingEstimates<T> {
+        RankingEstimates {
+            roc_auc: f(&self.roc_auc),
+            aurc: f(&self.aurc),
+            e_aurc: f(&self.e_aurc),
+            prr: f(&self.prr),
+        }
+    }
+}
+
+/// Calibration metrics of one set of probabilities on one split (`E` as in
+/// [`RankingEstimates`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CalibrationEstimates<E = Estimate> {
+    /// Fraction correct.
+    pub accuracy: E,
+    /// 15-bin equal-width ECE.
+    pub ece: E,
+    /// 15-bin equal-mass ECE.
+    pub adaptive_ece: E,
+    /// Maximum calibration error over non-empty bins.
+    pub mce: E,
+    /// Mean Brier score.
+    pub brier: E,
+    /// Mean negative log-likelihood.
+    pub nll: E,
+}
+
+impl<E> CalibrationEstimates<E> {
+    /// Every metric through `f`.
+    pub fn map<T>(&self, f: impl Fn(&E) -> T) -> CalibrationEstimates<T> {
+        CalibrationEstimates {
+            accuracy: f(&self.accuracy),
+            ece: f(&self.ece),
+            adaptive_ece: f(&self.adaptive_ece),
+            mce: f(&self.mce),
+            brier: f(&self.brier),
+            nll: f(&self.nll),
+        }
+    }
+}
+
+/// Rows, errors and classes of one split.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SplitCounts {
+    /// Rows (> 0).
+    pub rows: usize,
+    /// Rows where the original head is wrong.
+    pub errors: usize,
+    /// Distinct gold labels present.
+    pub classes_present: usize,
+}
+
+/// Every metric of every split, keyed as in the report.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Metrics {
+    /// `<split>` → counts.
+    pub data: BTreeMap<String, SplitCounts>,
+    /// `<method>` → `<split>` → ranking metrics.
+    pub methods: BTreeMap<String, BTreeMap<String, RankingEstimates>>,
+    /// `<split>` → calibration of the original probabilities, then after temperature scaling.
+    pub calibration: BTreeMap<String, (CalibrationEstimates, CalibrationEstimates)>,
+    /// `<a>_vs_<b>` → `<split>` → paired ROC-AUC difference.
+    pub comparisons: BTreeMap<String, BTreeMap<String, Estimate>>,
+}
+
+/// One bootstrap resample's statistics.
+struct Replicate {
+    selective: Vec<Option<SelectiveMetrics>>,
+    original: Option<CalibrationMetrics>,
+    scaled: Option<CalibrationMetrics>,
+}
+
+impl Metrics {
+    /// Metrics, intervals and comparisons of one split.
+    pub(crate) fn add(
+        &mut self,
+        split: &str,
+        s: &SplitScores,
+        stats: &LogitStats,
+        scaled: &LogitStats,
+        cfg: &BootstrapConfig,
+    ) {
+        let errors = s.errors.to_vec();
+        let (n, n_err) = (errors.len(), errors.iter().filter(|&&e| e).count());
+        let names: Vec<&String> = s.uncertainty.keys().collect();
+        let rankings: Vec<Option<Ranking>> = s
+            .uncertainty
+            .values()
+            .map(|u| Ranking::new(&u.to_vec()))
+            .collect();
+        let cal = Calibration::new(stats);
+        let cal_ts = Calibration::new(scaled);
+        let compute = |w: Option<&[u32]>| Replicate {
+            selective: rankings
+                .iter()
+                .map(|r| {
+                    r.as_ref()
+                        .and_then(|r| SelectiveMetrics::compute(r, &errors, w))
+                })
+                .collect(),
+            original: cal.compute(w),
+            scaled: cal_ts.compute(w),
+        };
+        let point = compute(None);
+        let reps = bootstrap::run(n, cfg, |w| compute(Some(w)));
+
+        let undefined = |metric: &str| {
+            if n_err == 0 {
+                format!("no prediction in split `{split}` is wrong: {metric} is undefined")
+            } else {
+                format!("every prediction in split `{split}` is wrong: {metric} is undefined")
+            }
+        };
+        let nan = "the scores contain NaN".to_string();
+        let est = |point: Result<f64, String>, pick: &dyn Fn(&Replicate) -> Option<f64>| {
+            let r: Vec<Option<f64>> = reps.iter().map(pick).collect();
+            Estimate::from_replicates(point, &r, cfg.level)
+        };
+        for (m, name) in names.iter().enumerate() {
+            let p = point.selective[m];
+            let sel = |f: fn(&SelectiveMetrics) -> Option<f64>, metric: &str| {
+                let value = match p {
+                    None => Err(nan.clone()),
+                    Some(sm) => f(&sm).ok_or_else(|| undefined(metric)),
+                };
+                est(value, &|r| r.selective[m].as_ref().and_then(f))
+            };
+            let metrics = RankingEstimates {
+                roc_auc: sel(|s| s.roc_auc, "error ROC-AUC"),
+                aurc: sel(|s| Some(s.aurc), "AURC"),
+                e_aurc: sel(|s| Some(s.e_aurc), "E-AURC"),
+                prr: sel(|s| s.prr, "PRR"),
+            };
+            self.methods
+                .entry((*name).clone())
+                .or_default()
+                .insert(split.into(), metrics);
+        }
+
+        let calib = |which: fn(&Replicate) -> Option<CalibrationMetrics>| {
+            let c = |f: fn(&CalibrationMetrics) -> f64| {
+                // Calibration exists for every non-empty split (checked by the caller).
+                let value = which(&point)
+                    .map(|m| f(&m))
+                    .ok_or_else(|| format!("split `{split}` has no rows"));
+                est(value, &|r| which(r).map(|m| f(&m)))
+            };
+            CalibrationEstimates {
+                accuracy: c(|m| m.accuracy),
+                ece: c(|m| m.ece),
+                adaptive_ece: c(|m| m.adaptive_ece),
+                mce: c(|m| m.mce),
+                brier: c(|m| m.brier),
+                nll: c(|m| m.nll),
+            }
+        };
+        self.calibration
+            .insert(split.into(), (calib(|r| r.original), calib(|r| r.scaled)));
+
+        // Paired differences: the same resample for both methods.
+        let idx = |name: &str| names.iter().position(|n| n.as_str() == name);
+        if let Some(a) = idx(method::ADUE) {
+            for other in [method::SOFTMAX_RESPONSE, method::MAHALANOBIS] {
+                let Some(b) = idx(other) else { continue };
+                let diff = |r: &Replicate| {
+                    let auc = |m: usize| r.selective[m].as_ref().and_then(|s| s.roc_auc);
+                    Some(auc(a)? - auc(b)?)
+                };
+                let value = diff(&point).ok_or_else(|| undefined("error ROC-AUC"));
+                self.comparisons
+                    .entry(format!("{}_vs_{other}", method::ADUE))
+                    .or_default()
+                    .insert(split.into(), est(value, &diff));
+            }
+        }
+
+        let classes: BTreeSet<usize> = s.labels.iter().copied().collect();
+        self.data.insert(
+            split.into(),
+            SplitCounts {
+                rows: n,
+                errors: n_err,
+                classes_present: classes.len(),
+            },
+        );
+    }
+}

@@ -1,0 +1,103 @@
+//! Settings: what each subcommand runs with, resolved and validated from the command line.
+//!
+//! `cli` parses the flags (clap) and resolves them into these types (ripgrep's low/high
+//! arguments, uv's `settings.rs`): the grid is read, the thread count and the activation are
+//! decided, the output mode ([`Printer`]) is fixed. `pipeline` takes only these, so it never
+//! sees clap and never imports `cli`.
+
+mod printer;
+
+pub use printer::Printer;
+
+use std::path::PathBuf;
+
+use crate::fit::Grid;
+use crate::head::Activation;
+
+/// `inspect`: a checkpoint, optionally a feature set to check against its head.
+#[derive(Debug, Clone)]
+pub struct InspectSettings {
+    /// PEFT adapter directory or a bare safetensors file.
+    pub checkpoint: PathBuf,
+    /// A feature set to check against the head.
+    pub features: Option<PathBuf>,
+    /// Print one JSON object instead of text.
+    pub json: bool,
+    /// The dense head's activation when the user overrides the checkpoint's.
+    pub activation: Option<Activation>,
+}
+
+/// `fit`: inputs, the output directory and the resolved fit hyperparameters.
+#[derive(Debug, Clone)]
+pub struct FitSettings {
+    /// PEFT adapter directory or a bare safetensors file.
+    pub checkpoint: PathBuf,
+    /// Features the AdUE head is trained on.
+    pub train: PathBuf,
+    /// Features for model selection (`None`: a held-out part of `train`).
+    pub val: Option<PathBuf>,
+    /// Features for the final evaluation.
+    pub test: Option<PathBuf>,
+    /// Features the Mahalanobis baseline is fitted on (`None`: `train`).
+    pub md_train: Option<PathBuf>,
+    /// The fit directory to write.
+    pub out: PathBuf,
+    /// The grid of configurations, already read and validated.
+    pub grid: Grid,
+    /// SmoothMax sharpness λ.
+    pub lambda: f64,
+    /// Seed of shuffling, dropout, hold-out split and bootstrap.
+    pub seed: u64,
+    /// Worker threads (≥ 1; the machine's parallelism when not given).
+    pub threads: usize,
+    /// The dense head's activation when the user overrides the checkpoint's.
+    pub activation: Option<Activation>,
+    /// Rescale `U` and `U_SR` by `1/(1 − 1/C)`.
+    pub rescale: bool,
+}
+
+/// The risk target of a certified rejection threshold (`--target-risk R --delta D`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RiskTarget {
+    /// Largest error rate allowed among accepted inputs.
+    pub risk: f64,
+    /// Allowed probability that the guarantee fails.
+    pub delta: f64,
+}
+
+/// `export`: a fit directory to one ONNX file.
+#[derive(Debug, Clone)]
+pub struct ExportSettings {
+    /// The fit directory.
+    pub fit: PathBuf,
+    /// The ONNX file to write.
+    pub out: PathBuf,
+    /// Add the `mahalanobis` output.
+    pub with_mahalanobis: bool,
+    /// Add the `accept` output, certified for this target.
+    pub threshold: Option<RiskTarget>,
+}
+
+/// `validate`: an ONNX file against its fit directory.
+#[derive(Debug, Clone)]
+pub struct ValidateSettings {
+    /// The exported ONNX head.
+    pub onnx: PathBuf,
+    /// Features to run through ONNX Runtime and the reference.
+    pub features: PathBuf,
+    /// The fit directory the ONNX head was exported from.
+    pub fit: PathBuf,
+    /// The report to check against the schema (`None`: the fit directory's).
+    pub report: Option<PathBuf>,
+    /// A previous report whose headline metrics must not have regressed.
+    pub baseline: Option<PathBuf>,
+}
+
+/// `report`: the summary of a fit directory, optionally as HTML.
+#[derive(Debug, Clone)]
+pub struct ReportSettings {
+    /// The fit directory.
+    pub fit: PathBuf,
+    /// Where to write the HTML page.
+    pub html: Option<PathBuf>,
+}

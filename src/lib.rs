@@ -2,7 +2,7 @@
 //! AdUE uncertainty head (Zabolotnyi et al., 2025, arXiv 2505.15443).
 //!
 //! The modules read as the pipeline:
-//! [`load`] → [`fit`] → [`score`] → [`export`] → [`validate`] → [`report`].
+//! [`load`] → ([`extract`]: texts → features with the user's ONNX model) → [`fit`] → [`score`] → [`export`] → [`validate`] → [`report`].
 //! [`onnx`] reads and writes foreign ONNX models losslessly (the full schema).
 //! [`head`] is the one definition of the classification head that they all share;
 //! [`cli`] and [`pipeline`] wire the stages to the command line.
@@ -10,6 +10,7 @@
 
 pub mod cli;
 pub mod export;
+pub mod extract;
 pub mod fit;
 pub mod head;
 pub mod load;

@@ -7,7 +7,8 @@ mod args;
 mod printer;
 
 pub use args::{
-    ActivationArg, Cli, Command, ExportArgs, FitArgs, InspectArgs, ReportArgs, ValidateArgs,
+    ActivationArg, Cli, Command, ExportArgs, FeaturesArgs, FitArgs, InspectArgs, ReportArgs,
+    ValidateArgs,
 };
 pub use printer::Printer;
 
@@ -37,6 +38,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<Outcome> {
     let printer = Printer::new(cli.quiet);
     match &cli.command {
         Command::Inspect(a) => pipeline::inspect::run(a, &printer),
+        Command::Features(a) => pipeline::features::run(a, &printer),
         Command::Fit(a) => pipeline::fit::run(a, &printer),
         Command::Export(a) => pipeline::export::run(a, &printer),
         Command::Validate(a) => pipeline::validate::run(a, &printer),

@@ -1,0 +1,150 @@
+//! What the extract stage needs from, and changes in, the user's model: no external data,
+//! inputs that text can feed, and the head input exposed as a graph output.
+
+use std::path::Path;
+
+use super::error::ExtractError;
+use super::locate::FloatType;
+use crate::onnx::pb::{type_proto, DataType, GraphProto, ModelProto, TypeProto, ValueInfoProto};
+use crate::onnx::query::is_external;
+
+/// The graph inputs a tokenizer's output can feed.
+pub const TEXT_INPUTS: [&str; 3] = ["input_ids", "attention_mask", "token_type_ids"];
+
+/// Integer type of a text input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdType {
+    /// `int64`, what torch exports.
+    I64,
+    /// `int32`.
+    I32,
+}
+
+/// The text inputs the graph declares (by name, in [`TEXT_INPUTS`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TextInputs {
+    /// `input_ids` (required).
+    pub input_ids: IdType,
+    /// `attention_mask`, when the graph takes it.
+    pub attention_mask: Option<IdType>,
+    /// `token_type_ids`, when the graph takes it.
+    pub token_type_ids: Option<IdType>,
+}
+
+/// Refuses a model that keeps any tensor in a side file, naming the first one.
+pub fn check_inline(model: &ModelProto, path: &Path) -> Result<(), ExtractError> {
+    match crate::onnx::tensors(model)
+        .into_iter()
+        .find(|t| is_external(t))
+    {
+        None => Ok(()),
+        Some(t) => Err(ExtractError::ExternalData {
+            path: path.to_path_buf(),
+            tensor: t.name().to_string(),
+            location: t.external_location().unwrap_or("?").to_string(),
+        }),
+    }
+}
+
+/// The graph's required inputs as text inputs; any other required input (one without an
+/// initializer of the same name to default to) is an error naming it.
+pub fn text_inputs(graph: &GraphProto, path: &Path) -> Result<TextInputs, ExtractError> {
+    let bad = |reason: String| ExtractError::Inputs {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let required: Vec<&ValueInfoProto> = (graph.input.iter())
+        .filter(|i| graph.find_initializer(i.name()).is_none())
+        .collect();
+    let expected = TEXT_INPUTS.map(|n| format!("`{n}`")).join(", ");
+    let mut found: [Option<IdType>; 3] = [None; 3];
+    for input in required {
+        let Some(k) = TEXT_INPUTS.iter().position(|n| *n == input.name()) else {
+            return Err(bad(format!(
+                "graph input `{}` cannot be fed from text: the tool gives {expected} (from the \
+                 tokenizer) and nothing else; re-export the model with only these inputs",
+                input.name()
+            )));
+        };
+        let code = match input.r#type.as_ref().and_then(|t| t.value.as_ref()) {
+            Some(type_proto::Value::TensorType(t)) => t.elem_type,
+            _ => None,
+        };
+        found[k] = Some(match code.map(DataType::try_from) {
+            Some(Ok(DataType::Int64)) => IdType::I64,
+            Some(Ok(DataType::Int32)) => IdType::I32,
+            _ => {
+                return Err(bad(format!(
+                    "graph input `{}` has element type {}, expected an int64 or int32 tensor",
+                    input.name(),
+                    code.map_or("(none)".to_string(), |c| c.to_string())
+                )))
+            }
+        });
+    }
+    let [ids, mask, types] = found;
+    let input_ids = ids.ok_or_else(|| {
+        bad(format!(
+            "the graph has no `input_ids` input (its inputs: {}); the tool feeds {expected}",
+            names(&graph.input)
+        ))
+    })?;
+    Ok(TextInputs {
+        input_ids,
+        attention_mask: mask,
+        token_type_ids: types,
+    })
+}
+
+fn names(values: &[ValueInfoProto]) -> String {
+    if values.is_empty() {
+        return "none".to_string();
+    }
+    (values.iter().map(|v| format!("`{}`", v.name())))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Makes `tensor` (a value computed by a node of the main graph) a graph output of type
+/// `ty`, unless it already is one. The value keeps its name, so nothing new is named.
+pub fn expose(
+    model: &mut ModelProto,
+    tensor: &str,
+    ty: FloatType,
+    path: &Path,
+) -> Result<(), ExtractError> {
+    let Some(graph) = model.graph.as_mut() else {
+        return Err(ExtractError::Inputs {
+            path: path.to_path_buf(),
+            reason: "the model has no graph".to_string(),
+        });
+    };
+    let produced = graph
+        .node
+        .iter()
+        .any(|n| n.output.iter().any(|o| o == tensor));
+    if !produced {
+        return Err(ExtractError::Inputs {
+            path: path.to_path_buf(),
+            reason: format!(
+                "the head input `{tensor}` is not computed by the graph (a graph input or a \
+                 constant): `features` needs the whole classifier, not a head-only model"
+            ),
+        });
+    }
+    if graph.output.iter().any(|o| o.name() == tensor) {
+        return Ok(());
+    }
+    graph.output.push(ValueInfoProto {
+        name: Some(tensor.to_string()),
+        r#type: Some(TypeProto {
+            value: Some(type_proto::Value::TensorType(type_proto::Tensor {
+                elem_type: Some(ty.code()),
+                shape: None,
+            })),
+            denotation: None,
+        }),
+        ..ValueInfoProto::default()
+    });
+    Ok(())
+}

@@ -148,3 +148,125 @@ pub fn expose(
     });
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::onnx::pb::{NodeProto, StringStringEntryProto, TensorProto};
+    use crate::onnx::tensor_data::f32_tensor;
+
+    fn input(name: &str, elem: i32) -> ValueInfoProto {
+        ValueInfoProto {
+            name: Some(name.into()),
+            r#type: Some(TypeProto {
+                value: Some(type_proto::Value::TensorType(type_proto::Tensor {
+                    elem_type: Some(elem),
+                    shape: None,
+                })),
+                denotation: None,
+            }),
+            ..ValueInfoProto::default()
+        }
+    }
+
+    fn graph(inputs: Vec<ValueInfoProto>, inits: Vec<TensorProto>) -> GraphProto {
+        GraphProto {
+            input: inputs,
+            initializer: inits,
+            node: vec![NodeProto {
+                op_type: Some("Relu".into()),
+                input: vec!["input_ids".into()],
+                output: vec!["h".into()],
+                ..NodeProto::default()
+            }],
+            ..GraphProto::default()
+        }
+    }
+
+    #[test]
+    fn text_inputs_by_name_and_type() {
+        let p = Path::new("m.onnx");
+        let g = graph(
+            vec![input("input_ids", 7), input("attention_mask", 6)],
+            vec![],
+        );
+        let t = text_inputs(&g, p).unwrap();
+        assert_eq!(
+            (t.input_ids, t.attention_mask, t.token_type_ids),
+            (IdType::I64, Some(IdType::I32), None)
+        );
+        // An input with an initializer of the same name has a default: not required.
+        let g = graph(
+            vec![input("input_ids", 7), input("scale", 1)],
+            vec![f32_tensor("scale", &[], &[1.0])],
+        );
+        assert!(text_inputs(&g, p).is_ok());
+        let g = graph(
+            vec![input("input_ids", 7), input("position_ids", 7)],
+            vec![],
+        );
+        let e = text_inputs(&g, p).unwrap_err().to_string();
+        assert!(
+            e.starts_with("m.onnx: graph input `position_ids` cannot be fed from text"),
+            "{e}"
+        );
+        let e = text_inputs(&graph(vec![input("input_ids", 1)], vec![]), p).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("element type 1, expected an int64 or int32"),
+            "{e}"
+        );
+        let e = text_inputs(&graph(vec![input("attention_mask", 7)], vec![]), p).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("no `input_ids` input (its inputs: `attention_mask`)"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn expose_adds_a_typed_output_once_and_only_for_computed_values() {
+        let p = Path::new("m.onnx");
+        let mut m = ModelProto {
+            graph: Some(graph(vec![input("input_ids", 7)], vec![])),
+            ..ModelProto::default()
+        };
+        expose(&mut m, "h", FloatType::F16, p).unwrap();
+        expose(&mut m, "h", FloatType::F16, p).unwrap();
+        let outs = &m.graph.as_ref().unwrap().output;
+        assert_eq!(outs.len(), 1);
+        let Some(type_proto::Value::TensorType(t)) =
+            outs[0].r#type.as_ref().unwrap().value.as_ref()
+        else {
+            panic!("not a tensor type")
+        };
+        assert_eq!((t.elem_type, t.shape.is_none()), (Some(10), true));
+        let e = expose(&mut m, "input_ids", FloatType::F32, p)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("`input_ids` is not computed by the graph"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn external_data_is_refused_naming_tensor_and_location() {
+        let mut t = f32_tensor("w", &[1], &[1.0]);
+        t.external_data = vec![StringStringEntryProto {
+            key: Some("location".into()),
+            value: Some("w.bin".into()),
+        }];
+        let m = ModelProto {
+            graph: Some(graph(vec![], vec![t])),
+            ..ModelProto::default()
+        };
+        let e = check_inline(&m, Path::new("m.onnx"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("m.onnx: external data is not supported: tensor `w` references `w.bin`"),
+            "{e}"
+        );
+    }
+}

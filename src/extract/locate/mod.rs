@@ -123,12 +123,19 @@ pub fn locate_head(
         let mut matched: Vec<MatchedWeight> = Vec::new();
         let mut unused = None;
         for c in comparisons.iter().filter(|c| c.matches_any()) {
-            let (uses, other) = consumers.layer_uses(&c.name, c.dtype);
-            let valid: Vec<LayerUse> = uses
+            let (uses, mut other) = consumers.layer_uses(&c.name, c.dtype);
+            let (valid, wrong): (Vec<LayerUse>, Vec<LayerUse>) = uses
                 .into_iter()
-                .filter(|u| c.matches(u.wants_transposed))
-                .collect();
+                .partition(|u| c.matches(u.wants_transposed));
             if valid.is_empty() {
+                other.extend(wrong.iter().map(|u| {
+                    let want = if u.wants_transposed {
+                        "Wᵀ [in, out]"
+                    } else {
+                        "W [out, in]"
+                    };
+                    format!("{} `{}`, which multiplies by it as {want}", u.op, u.node)
+                }));
                 unused.get_or_insert((c.name.clone(), other));
             }
             matched.extend(
@@ -316,3 +323,6 @@ fn shape_text(s: &crate::onnx::pb::TensorShapeProto) -> String {
         .collect();
     format!("[{}]", dims.join(", "))
 }
+
+#[cfg(test)]
+mod tests;

@@ -5,6 +5,8 @@
 
 use std::path::{Path, PathBuf};
 
+use adue_compile::extract::texts::JsonlReader;
+use adue_compile::extract::tokenize::TextTokenizer;
 use adue_compile::load::{read_features, FeatureSet};
 use ndarray::{Array2, Zip};
 
@@ -191,4 +193,78 @@ fn written_files_are_accepted_by_inspect_and_fit() {
     ]);
     assert_exit(&o, 0);
     assert!(out.join("report.json").is_file(), "{}", stderr(&o));
+}
+
+#[test]
+fn left_padding_from_the_tokenizer_file_is_followed() {
+    // The decoder-style case with its tokenizer.json set to pad on the left: the last real
+    // token is then the last position, which the graph (ArgMax of position × non-pad) and the
+    // pooling (attention mask) both pick. Unpadded rows (the batch's longest) equal torch's
+    // right-padded golden rows; padded rows differ (their positions shift), and the head still
+    // reproduces the model's logits (else `features` would fail).
+    let case = "bbc-minilm-score";
+    let dir = tempfile::tempdir().unwrap();
+    let mut tok: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(fixture(case, "e2e/tokenizer.json")).unwrap())
+            .unwrap();
+    tok["padding"]["direction"] = "Left".into();
+    let tok_path = dir.path().join("tokenizer.json");
+    std::fs::write(&tok_path, serde_json::to_vec(&tok).unwrap()).unwrap();
+    let texts = fixture(case, "e2e/short.jsonl");
+    let out = dir.path().join("left.safetensors");
+    let o = run(&[
+        &"features",
+        &"--model",
+        &e2e_model(case),
+        &"--tokenizer",
+        &tok_path,
+        &"--texts",
+        &texts,
+        &"--checkpoint",
+        &fixture(case, "adapter"),
+        &"--out",
+        &out,
+        &"--max-length",
+        &"16",
+        &"--batch-size",
+        &"48",
+        &"--threads",
+        &"2",
+    ]);
+    assert_exit(&o, 0);
+    assert!(stderr(&o).contains("left padding"), "{}", stderr(&o));
+    let ours = read_features(&out).unwrap();
+    let golden = read_features(&fixture(case, "e2e/short.safetensors")).unwrap();
+    let tokenizer = TextTokenizer::read(&tok_path, Some(16)).unwrap();
+    let mut reader = JsonlReader::open(&texts, 4).unwrap();
+    let mut rows = Vec::new();
+    while let Some(r) = reader.next_row().unwrap() {
+        rows.push(r);
+    }
+    let lengths: Vec<usize> = tokenizer
+        .encode(&rows, &texts)
+        .unwrap()
+        .iter()
+        .map(|t| t.len())
+        .collect();
+    let longest = *lengths.iter().max().unwrap();
+    let (mut unpadded, mut padded_moved) = (0, 0);
+    for (i, &len) in lengths.iter().enumerate() {
+        let d = (ours.features.row(i).to_owned() - golden.features.row(i))
+            .iter()
+            .fold(0.0f32, |m, v| m.max(v.abs()));
+        if len == longest {
+            assert!(d <= FEATURES_TOL, "unpadded row {i}: {d:e}");
+            unpadded += 1;
+        } else if d > 1e-3 {
+            padded_moved += 1;
+        }
+    }
+    eprintln!(
+        "left padding: {unpadded} unpadded rows equal torch, {padded_moved} padded rows moved"
+    );
+    assert!(
+        unpadded >= 1 && padded_moved >= 1,
+        "{unpadded} / {padded_moved}"
+    );
 }

@@ -135,18 +135,23 @@ pub fn expose(
     if graph.output.iter().any(|o| o.name() == tensor) {
         return Ok(());
     }
-    graph.output.push(ValueInfoProto {
-        name: Some(tensor.to_string()),
+    graph.output.push(tensor_value(tensor, ty.code()));
+    Ok(())
+}
+
+/// A value info `name`: a tensor of ONNX element type `elem_type`, shape not declared.
+pub fn tensor_value(name: &str, elem_type: i32) -> ValueInfoProto {
+    ValueInfoProto {
+        name: Some(name.to_string()),
         r#type: Some(TypeProto {
             value: Some(type_proto::Value::TensorType(type_proto::Tensor {
-                elem_type: Some(ty.code()),
+                elem_type: Some(elem_type),
                 shape: None,
             })),
             denotation: None,
         }),
         ..ValueInfoProto::default()
-    });
-    Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -156,17 +161,7 @@ mod tests {
     use crate::onnx::tensor_data::f32_tensor;
 
     fn input(name: &str, elem: i32) -> ValueInfoProto {
-        ValueInfoProto {
-            name: Some(name.into()),
-            r#type: Some(TypeProto {
-                value: Some(type_proto::Value::TensorType(type_proto::Tensor {
-                    elem_type: Some(elem),
-                    shape: None,
-                })),
-                denotation: None,
-            }),
-            ..ValueInfoProto::default()
-        }
+        tensor_value(name, elem)
     }
 
     fn graph(inputs: Vec<ValueInfoProto>, inits: Vec<TensorProto>) -> GraphProto {

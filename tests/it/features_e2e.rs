@@ -4,6 +4,7 @@
 //! padded short texts; then the written files through `inspect` and `fit`.
 
 use std::path::{Path, PathBuf};
+use std::process::Output;
 
 use adue_compile::extract::texts::JsonlReader;
 use adue_compile::extract::tokenize::TextTokenizer;
@@ -19,14 +20,24 @@ const FEATURES_TOL: f32 = 1e-5;
 const LOGITS_TOL: f32 = 1e-4;
 
 /// Runs `features` on `texts` of `case` into `out` (batch `batch`, 2 threads).
-pub fn features(case: &str, texts: &Path, out: &Path, batch: usize) -> std::process::Output {
+pub fn features(case: &str, texts: &Path, out: &Path, batch: usize) -> Output {
+    features_with(
+        case,
+        &fixture(case, "e2e/tokenizer.json"),
+        texts,
+        out,
+        batch,
+    )
+}
+
+/// [`features`] with another tokenizer.json.
+fn features_with(case: &str, tokenizer: &Path, texts: &Path, out: &Path, batch: usize) -> Output {
     run(&[
-        &"-q",
         &"features",
         &"--model",
         &e2e_model(case),
         &"--tokenizer",
-        &fixture(case, "e2e/tokenizer.json"),
+        &tokenizer,
         &"--texts",
         &texts,
         &"--checkpoint",
@@ -212,25 +223,7 @@ fn left_padding_from_the_tokenizer_file_is_followed() {
     std::fs::write(&tok_path, serde_json::to_vec(&tok).unwrap()).unwrap();
     let texts = fixture(case, "e2e/short.jsonl");
     let out = dir.path().join("left.safetensors");
-    let o = run(&[
-        &"features",
-        &"--model",
-        &e2e_model(case),
-        &"--tokenizer",
-        &tok_path,
-        &"--texts",
-        &texts,
-        &"--checkpoint",
-        &fixture(case, "adapter"),
-        &"--out",
-        &out,
-        &"--max-length",
-        &"16",
-        &"--batch-size",
-        &"48",
-        &"--threads",
-        &"2",
-    ]);
+    let o = features_with(case, &tok_path, &texts, &out, 48);
     assert_exit(&o, 0);
     assert!(stderr(&o).contains("left padding"), "{}", stderr(&o));
     let ours = read_features(&out).unwrap();

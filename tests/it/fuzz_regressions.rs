@@ -138,23 +138,11 @@ fn fuzz_regressions_texts() {
 /// A model holding the fuzz heads' linear matrix in a `Gemm` (`transB = 1`) fed from
 /// `input_ids` (structure only: it is never run).
 fn locator_model() -> Vec<u8> {
-    use adue_compile::onnx::pb::{
-        type_proto, AttributeProto, GraphProto, ModelProto, NodeProto, TypeProto, ValueInfoProto,
-    };
+    use adue_compile::onnx::pb::{AttributeProto, GraphProto, ModelProto, NodeProto};
     use adue_compile::onnx::tensor_data::f32_tensor;
     let w = drivers::locator_matrix(drivers::LOCATOR_CLASSES, drivers::LOCATOR_DIM, 0);
     let values: Vec<f32> = w.iter().copied().collect();
-    let info = |name: &str, elem: i32| ValueInfoProto {
-        name: Some(name.into()),
-        r#type: Some(TypeProto {
-            value: Some(type_proto::Value::TensorType(type_proto::Tensor {
-                elem_type: Some(elem),
-                shape: None,
-            })),
-            denotation: None,
-        }),
-        ..ValueInfoProto::default()
-    };
+    let info = adue_compile::extract::graph::tensor_value;
     let node =
         |op: &str, inputs: &[&str], output: &str, attribute: Vec<AttributeProto>| NodeProto {
             op_type: Some(op.into()),

@@ -9,6 +9,8 @@ mod export_fixtures;
 mod export_parity;
 mod export_support;
 mod export_threshold;
+mod features_crosscheck;
+mod features_e2e;
 mod fit_engine;
 mod fit_fixtures;
 mod fit_optim;

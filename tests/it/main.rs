@@ -27,5 +27,6 @@ mod report_json;
 mod report_support;
 mod score_evaluate;
 mod score_golden;
+mod score_lm_polygraph;
 mod util;
 mod validate_checks;

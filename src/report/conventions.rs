@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::score::metrics;
+
 /// The metric conventions, spelled out for readers of the file (and of the ONNX metadata
 /// `adue.metric_conventions`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -51,11 +53,13 @@ impl Default for Conventions {
                 .into(),
             intervals: format!(
                 "bootstrap, per estimate as ci_method: percentile for ranking metrics, \
-                 comparisons, accuracy, Brier and NLL; {} for ECE, debiased ECE and adaptive \
-                 ECE; MCE has no interval (the bootstrap is inconsistent for a maximum); \
-                 after-temperature metrics are reported only on splits the temperature was not \
-                 fitted on, with T held fixed",
-                crate::score::metrics::ECE_INTERVAL.as_str()
+                 comparisons, accuracy, Brier and NLL; {} for ECE, {} for the debiased ECE, {} \
+                 for the adaptive ECE (chosen by coverage, README); MCE has no interval (the \
+                 bootstrap is inconsistent for a maximum); after-temperature metrics are \
+                 reported only on splits the temperature was not fitted on, with T held fixed",
+                metrics::ECE_INTERVAL.as_str(),
+                metrics::ECE_DEBIASED_INTERVAL.as_str(),
+                metrics::ADAPTIVE_ECE_INTERVAL.as_str()
             ),
         }
     }

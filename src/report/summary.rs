@@ -36,7 +36,7 @@ pub fn render_summary(r: &Report) -> String {
         );
         let _ = writeln!(
             out,
-            "{:<22} {:<26} {:<26} {:<26} {:<26}",
+            "{:<24} {:<26} {:<26} {:<26} {:<26}",
             "method", "ROC-AUC [95% CI]", "AURC [95% CI]", "E-AURC [95% CI]", "PRR [95% CI]"
         );
         let mut notes = Vec::new();
@@ -50,7 +50,7 @@ pub fn render_summary(r: &Report) -> String {
             };
             let _ = writeln!(
                 out,
-                "{:<22} {:<26} {:<26} {:<26} {:<26}",
+                "{:<24} {:<26} {:<26} {:<26} {:<26}",
                 name,
                 estimate(&mm.roc_auc),
                 estimate(&mm.aurc),
@@ -70,13 +70,13 @@ pub fn render_summary(r: &Report) -> String {
         if let Some(c) = r.evaluation.calibration.get(split) {
             let _ = writeln!(
                 out,
-                "\n{:<22} {:<26} {:<26} {:<26} {:<26}",
+                "\n{:<24} {:<26} {:<26} {:<26} {:<26}",
                 "calibration", "accuracy", "ECE (15 bins)", "debiased ECE", "adaptive ECE"
             );
             let row = |out: &mut String, name: &str, m: &CalibrationEstimates| {
                 let _ = writeln!(
                     out,
-                    "{:<22} {:<26} {:<26} {:<26} {:<26}",
+                    "{:<24} {:<26} {:<26} {:<26} {:<26}",
                     name,
                     estimate(&m.accuracy),
                     estimate(&m.ece),
@@ -85,7 +85,7 @@ pub fn render_summary(r: &Report) -> String {
                 );
                 let _ = writeln!(
                     out,
-                    "{:<22} MCE {:<22} Brier {:<26} NLL {}",
+                    "{:<24} MCE {:<22} Brier {:<20} NLL {}",
                     "",
                     value(m.mce.value),
                     estimate(&m.brier),
@@ -97,7 +97,7 @@ pub fn render_summary(r: &Report) -> String {
             match (&c.temperature.metrics, &c.temperature.reason) {
                 (Some(m), _) => row(&mut out, &t, m),
                 (None, why) => {
-                    let _ = writeln!(out, "{t:<22} {}", why.as_deref().unwrap_or("not reported"));
+                    let _ = writeln!(out, "{t:<24} {}", why.as_deref().unwrap_or("not reported"));
                 }
             }
         }

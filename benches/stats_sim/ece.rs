@@ -22,8 +22,11 @@ use super::rng::Rng;
 const BETA_A: f64 = 0.45;
 const BETA_B: f64 = 2.6;
 
+/// One calibration statistic of [`CalibrationMetrics`].
+pub type Statistic = fn(&CalibrationMetrics) -> f64;
+
 /// The statistics whose intervals are studied.
-pub const STATISTICS: [(&str, fn(&CalibrationMetrics) -> f64); 3] = [
+pub const STATISTICS: [(&str, Statistic); 3] = [
     ("plugin", |m| m.ece),
     ("debiased", |m| m.ece_debiased),
     ("adaptive", |m| m.adaptive_ece),

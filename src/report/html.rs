@@ -37,7 +37,7 @@ pub fn render_html(r: &Report, curves: &Curves) -> String {
     for split in r.evaluation.data.keys() {
         split_tables(&mut h, r, split);
     }
-    charts(&mut h, curves);
+    charts(&mut h, r, curves);
     baselines(&mut h, r);
     h.push_str("</body></html>\n");
     h
@@ -302,7 +302,7 @@ fn grid_chart(r: &Report) -> String {
     s
 }
 
-fn charts(h: &mut String, curves: &Curves) {
+fn charts(h: &mut String, r: &Report, curves: &Curves) {
     let _ = write!(
         h,
         "<h2>Charts (split <code>{}</code>)</h2><div class=\"charts\">",
@@ -313,8 +313,14 @@ fn charts(h: &mut String, curves: &Curves) {
         &curves.reliability,
         PALETTE[1],
     ));
+    // On the split T was fitted on, the scaled diagram is in-sample (optimistic).
+    let in_sample = r.evaluation.baselines.temperature_scaling.fitted_on == curves.split;
     h.push_str(&reliability_chart(
-        "Reliability, temperature-scaled",
+        if in_sample {
+            "Reliability, temperature-scaled (in-sample: T fitted here)"
+        } else {
+            "Reliability, temperature-scaled"
+        },
         &curves.reliability_ts,
         PALETTE[2],
     ));

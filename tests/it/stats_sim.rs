@@ -5,9 +5,9 @@
 
 #[allow(dead_code)]
 #[path = "../../benches/stats_sim/mod.rs"]
-mod stats_sim;
+mod sim;
 
-use stats_sim::{certificate, ece, gate};
+use sim::{certificate, ece, gate};
 
 /// `rate` is at most `p` up to 3 binomial standard errors of `draws` draws.
 fn at_most(rate: f64, p: f64, draws: usize) -> bool {

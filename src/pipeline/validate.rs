@@ -12,7 +12,8 @@ use anyhow::Context;
 use serde_json::Value;
 
 use super::Outcome;
-use crate::export::{model, pb};
+use crate::export::model;
+use crate::onnx::pb;
 use crate::fit_dir::{FitDir, REPORT};
 use crate::load::{read_capped, read_features, MAX_JSON_BYTES, MAX_MODEL_BYTES};
 use crate::report::InputFile;
@@ -28,7 +29,7 @@ pub fn run(args: &ValidateSettings, printer: &Printer) -> anyhow::Result<Outcome
     // The Mahalanobis reference is needed only when the model has that output.
     let has_mahalanobis = onnx
         .graph
-        .is_some_and(|g| g.output.iter().any(|o| o.name == model::MAHALANOBIS));
+        .is_some_and(|g| g.output.iter().any(|o| o.name() == model::MAHALANOBIS));
     let mahalanobis = if has_mahalanobis {
         Some(dir.mahalanobis()?)
     } else {

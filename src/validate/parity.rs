@@ -13,7 +13,7 @@ use super::ort_run::{run_model, OutputValues, RunFailure};
 use super::provenance::{metadata_map, recorded_threshold};
 use super::{Check, ValidateError, ValidateInputs};
 use crate::export::model::{ACCEPT, LOGITS, MAHALANOBIS, PROBABILITIES, UNCERTAINTY};
-use crate::export::pb::ModelProto;
+use crate::onnx::pb::ModelProto;
 
 /// Absolute tolerance for `probabilities` and `uncertainty`.
 pub const ABS_TOL: f64 = 1e-5;

@@ -14,17 +14,17 @@ use adue_compile::extract::graph::{check_inline, expose, text_inputs};
 use adue_compile::extract::texts::JsonlReader;
 use adue_compile::extract::{locate_head, ExtractError};
 use adue_compile::fit::Grid;
+use adue_compile::fit_dir::recorded_inputs_from_bytes;
 use adue_compile::head::{Activation, Head, UeHead, UeSpec};
 use adue_compile::load::SafetensorsFile;
 use adue_compile::load::{features_from_safetensors, lora_scaling, AdapterConfig, NpyFile};
 use adue_compile::onnx::tensor_data::{element_count, f16_values, f32_values};
 use adue_compile::onnx::{decode_model, encode_model};
-use adue_compile::pipeline::validate::regression;
 use adue_compile::report::{render_html, render_summary, schema, Curves, Report};
 use adue_compile::score::scores_file::SplitScores;
 use adue_compile::validate::{provenance, structure, Reference};
 use ndarray::{array, Array1, Array2};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 /// Name of the file in errors, per target.
 pub const SAFETENSORS_NAME: &str = "fuzz.safetensors";
@@ -210,19 +210,13 @@ fn curves() -> Option<Curves> {
 
 /// `report.json` as `report` reads it (`Report::from_json_bytes`: JSON, schema, typed
 /// model; then the text summary and the HTML page), and a report or `--baseline` as
-/// `validate` reads it (the `report.schema` check, and the regression checks against a
-/// well-formed report both ways). `Err` is `Report::from_json_bytes`'s error.
+/// `validate` reads it (the `report.schema` check; the recorded inputs the gate compares).
+/// `Err` is `Report::from_json_bytes`'s error.
 pub fn report(data: &[u8]) -> Result<(), String> {
     if let Ok(value) = serde_json::from_slice::<Value>(data) {
         let _ = schema::validate_value(&value);
-        let other = json!({"methods": {"adue": {"test": {
-            "roc_auc": {"value": 0.8, "ci95": [0.7, 0.9]},
-            "prr": {"value": 0.4, "ci95": [0.3, 0.5]},
-            "aurc": {"value": 0.1, "ci95": [0.05, 0.15]}}}}});
-        let _ = regression(&value, &other);
-        let _ = regression(&other, &value);
-        let _ = regression(&value, &value);
     }
+    let _ = recorded_inputs_from_bytes(Path::new(REPORT_NAME), data);
     let report =
         Report::from_json_bytes(Path::new(REPORT_NAME), data).map_err(|e| e.to_string())?;
     let _ = render_summary(&report);

@@ -169,9 +169,13 @@ pub struct ValidateArgs {
     /// A report.json to validate against the schema (default: the fit directory's).
     #[arg(long)]
     pub report: Option<PathBuf>,
-    /// A previous report.json; fail when a headline metric regressed.
+    /// A previous fit directory (or its report.json, with scores.safetensors beside it); fail
+    /// when AdUE's test error ROC-AUC dropped by more than --margin (one-sided 95% bound).
     #[arg(long)]
     pub baseline: Option<PathBuf>,
+    /// Non-inferiority margin of the --baseline gate, in error ROC-AUC.
+    #[arg(long, default_value_t = 0.01, requires = "baseline")]
+    pub margin: f64,
 }
 
 /// `report` flags.

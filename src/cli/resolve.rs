@@ -104,6 +104,7 @@ impl ValidateArgs {
             fit: self.fit.clone(),
             report: self.report.clone(),
             baseline: self.baseline.clone(),
+            margin: self.margin,
         }
     }
 }

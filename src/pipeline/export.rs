@@ -6,13 +6,21 @@ use anyhow::{bail, Context};
 use serde::Serialize;
 
 use super::Outcome;
-use crate::export::{self, certify, metadata, CertifiedThreshold, ExportSpec};
-use crate::fit_dir::FitDir;
+use crate::export::{
+    self, certify, metadata, CalibrationSet, CertifiedThreshold, ExportSpec, ReferenceScores,
+};
+use crate::fit_dir::{FitDir, Heads};
+use crate::load::read_features;
 use crate::report::Report;
 use crate::settings::{ExportSettings, Printer};
 
-/// The split the rejection threshold is certified on: held out from AdUE's training.
+/// The split the rejection threshold is certified on. It must have played no part in
+/// fitting or selecting the head; until `fit` records its calibration split in the report
+/// (`fit.calibration`), this is `val`.
 pub const CALIBRATION_SPLIT: &str = "val";
+
+/// The split whose `U` places the fallback procedure's restarts (rows outside calibration).
+pub const REFERENCE_SPLIT: &str = "train";
 
 /// Runs `export`.
 pub fn run(args: &ExportSettings, printer: &Printer) -> anyhow::Result<Outcome> {
@@ -29,7 +37,7 @@ pub fn run(args: &ExportSettings, printer: &Printer) -> anyhow::Result<Outcome> 
         .with_context(|| format!("{}: report.json lacks provenance", args.fit.display()))?;
     let threshold = match args.threshold {
         Some(target) => {
-            let t = certify_threshold(&dir, target.risk, target.delta)?;
+            let t = certify_threshold(&dir, &report, &heads, target.risk, target.delta)?;
             let test = test_outcome(&dir, t.tau)?;
             if let Some((coverage, risk, rows)) = test {
                 meta.insert("adue.test.coverage".into(), format!("{coverage}"));
@@ -103,12 +111,80 @@ fn split_scores(dir: &FitDir, split: &str) -> anyhow::Result<Option<(Vec<f32>, V
     )))
 }
 
-/// Certifies τ on the calibration split (CONTRACT §4, `--target-risk R --delta D`).
-fn certify_threshold(dir: &FitDir, risk: f64, delta: f64) -> anyhow::Result<CertifiedThreshold> {
+/// Certifies τ on the calibration split (CONTRACT §4, `--target-risk R --delta D`), the
+/// restarts placed by `U` on the training rows.
+fn certify_threshold(
+    dir: &FitDir,
+    report: &Report,
+    heads: &Heads,
+    risk: f64,
+    delta: f64,
+) -> anyhow::Result<CertifiedThreshold> {
     let Some((u, errors)) = split_scores(dir, CALIBRATION_SPLIT)? else {
         bail!("the fit directory has no '{CALIBRATION_SPLIT}' scores to certify a threshold on");
     };
-    Ok(certify(&u, &errors, risk, delta, CALIBRATION_SPLIT)?)
+    let (source, reference) = reference_scores(dir, report, heads)?;
+    let cal = CalibrationSet {
+        split: CALIBRATION_SPLIT,
+        scores: &u,
+        errors: &errors,
+    };
+    let reference = ReferenceScores {
+        source: &source,
+        scores: &reference,
+    };
+    Ok(certify(&cal, &reference, risk, delta)?)
+}
+
+/// `U` on the training rows, with where it came from: `train/u/adue` of `scores.safetensors`
+/// when the fit wrote it; else the fitted head on the recorded `--train` file (its SHA-256
+/// checked), provided the calibration split was a separate file (a hold-out of `--train`
+/// would put calibration rows among the reference rows).
+fn reference_scores(
+    dir: &FitDir,
+    report: &Report,
+    heads: &Heads,
+) -> anyhow::Result<(String, Vec<f32>)> {
+    if let Some((u, _)) = split_scores(dir, REFERENCE_SPLIT)? {
+        return Ok((
+            format!("the U quantiles of `{REFERENCE_SPLIT}/u/adue` in scores.safetensors"),
+            u,
+        ));
+    }
+    let scores_file = dir.path(crate::fit_dir::SCORES);
+    let Some(train) = report.inputs.get(REFERENCE_SPLIT) else {
+        bail!(
+            "{}: no `{REFERENCE_SPLIT}` scores and no recorded `{REFERENCE_SPLIT}` input to \
+             place the certificate's restart thresholds",
+            scores_file.display()
+        );
+    };
+    if !report.inputs.contains_key(CALIBRATION_SPLIT) {
+        bail!(
+            "{}: no `{REFERENCE_SPLIT}` scores, and the '{CALIBRATION_SPLIT}' split was held out \
+             of --train, so U on the --train file would include calibration rows; rerun `fit` \
+             with --val",
+            scores_file.display()
+        );
+    }
+    let path = std::path::Path::new(&train.path);
+    let features = read_features(path)
+        .with_context(|| format!("the recorded `{REFERENCE_SPLIT}` input of the fit"))?;
+    if features.sha256 != train.sha256 {
+        bail!(
+            "{}: sha256 {} differs from the {} recorded by `fit`; the restart thresholds need \
+             the training rows the head was fitted on",
+            path.display(),
+            features.sha256,
+            train.sha256
+        );
+    }
+    features.check_against(&heads.original)?;
+    let u = heads.ue.uncertainty(features.features.view()).to_vec();
+    Ok((
+        format!("the U quantiles of the fitted head on {}", path.display()),
+        u,
+    ))
 }
 
 /// `(coverage, empirical risk, rows)` of `U ≤ tau` on the test split, when there is one.

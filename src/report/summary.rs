@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use super::format::{estimate, general, selected, signed_estimate};
+use super::format::{estimate, general, selected, selection_biased_note, signed_estimate, value};
 use super::model::{CalibrationEstimates, Report};
 
 /// Renders the summary (`report --fit DIR`): the selected configuration, then per split
@@ -19,7 +19,10 @@ pub fn render_summary(r: &Report) -> String {
     let [alpha, beta, lr, epochs, best, lambda, auc] = selected(&r.fit.selected);
     let _ = writeln!(
         out,
-        "selected: alpha={alpha} beta={beta} lr={lr} epochs={epochs} (best epoch {best}), lambda={lambda}; val ROC-AUC {auc} (grid of {})",
+        "selected: alpha={alpha} beta={beta} lr={lr} epochs={epochs} (best epoch {best}), lambda={lambda}; val ROC-AUC {auc}{} (grid of {})",
+        selection_biased_note(r, "fit.selected.val_roc_auc")
+            .map(|n| format!(" ({n})"))
+            .unwrap_or_default(),
         r.fit.grid.len()
     );
     for (split, d) in &r.evaluation.data {
@@ -33,7 +36,7 @@ pub fn render_summary(r: &Report) -> String {
         );
         let _ = writeln!(
             out,
-            "{:<22} {:<26} {:<26} {:<26} {:<26}",
+            "{:<24} {:<26} {:<26} {:<26} {:<26}",
             "method", "ROC-AUC [95% CI]", "AURC [95% CI]", "E-AURC [95% CI]", "PRR [95% CI]"
         );
         let mut notes = Vec::new();
@@ -41,10 +44,14 @@ pub fn render_summary(r: &Report) -> String {
             let Some(mm) = per_split.get(split) else {
                 continue;
             };
+            let name = match selection_biased_note(r, &format!("methods.{m}.{split}")) {
+                Some(note) => format!("{m} ({note})"),
+                None => m.clone(),
+            };
             let _ = writeln!(
                 out,
-                "{:<22} {:<26} {:<26} {:<26} {:<26}",
-                m,
+                "{:<24} {:<26} {:<26} {:<26} {:<26}",
+                name,
                 estimate(&mm.roc_auc),
                 estimate(&mm.aurc),
                 estimate(&mm.e_aurc),
@@ -63,36 +70,45 @@ pub fn render_summary(r: &Report) -> String {
         if let Some(c) = r.evaluation.calibration.get(split) {
             let _ = writeln!(
                 out,
-                "\n{:<22} {:<26} {:<26} {:<26}",
-                "calibration", "accuracy", "ECE (15 bins)", "adaptive ECE"
+                "\n{:<24} {:<26} {:<26} {:<26} {:<26}",
+                "calibration", "accuracy", "ECE (15 bins)", "debiased ECE", "adaptive ECE"
             );
             let row = |out: &mut String, name: &str, m: &CalibrationEstimates| {
                 let _ = writeln!(
                     out,
-                    "{:<22} {:<26} {:<26} {:<26}",
+                    "{:<24} {:<26} {:<26} {:<26} {:<26}",
                     name,
                     estimate(&m.accuracy),
                     estimate(&m.ece),
+                    estimate(&m.ece_debiased),
                     estimate(&m.adaptive_ece)
                 );
                 let _ = writeln!(
                     out,
-                    "{:<22} MCE {:<22} Brier {:<20} NLL {}",
+                    "{:<24} MCE {:<22} Brier {:<20} NLL {}",
                     "",
-                    estimate(&m.mce),
+                    value(m.mce.value),
                     estimate(&m.brier),
                     estimate(&m.nll)
                 );
             };
             row(&mut out, "original", &c.original);
             let t = format!("T = {}", general(c.temperature.value.get()));
-            row(&mut out, &t, &c.temperature.metrics);
+            match (&c.temperature.metrics, &c.temperature.reason) {
+                (Some(m), _) => row(&mut out, &t, m),
+                (None, why) => {
+                    let _ = writeln!(out, "{t:<24} {}", why.as_deref().unwrap_or("not reported"));
+                }
+            }
         }
         for (name, per_split) in &r.evaluation.comparisons {
             if let Some(c) = per_split.get(split) {
+                let note = selection_biased_note(r, &format!("comparisons.{name}.{split}"))
+                    .map(|n| format!(" ({n})"))
+                    .unwrap_or_default();
                 let _ = writeln!(
                     out,
-                    "\n{name}: ROC-AUC difference (paired) {}",
+                    "\n{name}: ROC-AUC difference (paired) {}{note}",
                     signed_estimate(&c.roc_auc_diff)
                 );
             }

@@ -112,8 +112,11 @@ pub struct ValidateSettings {
     pub fit: PathBuf,
     /// The report to check against the schema (`None`: the fit directory's).
     pub report: Option<PathBuf>,
-    /// A previous report whose headline metrics must not have regressed.
+    /// A previous fit directory (or its `report.json`) whose AdUE test error ROC-AUC must
+    /// not have dropped by more than `margin`.
     pub baseline: Option<PathBuf>,
+    /// The non-inferiority margin of the gate (error ROC-AUC).
+    pub margin: f64,
 }
 
 /// `report`: the summary of a fit directory, optionally as HTML.

@@ -29,5 +29,8 @@ mod report_json;
 mod report_support;
 mod score_evaluate;
 mod score_golden;
+mod score_lm_polygraph;
+mod stats_sim;
 mod util;
 mod validate_checks;
+mod validate_gate;

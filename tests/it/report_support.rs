@@ -116,6 +116,7 @@ pub fn case_report(dir: &Path, resamples: usize) -> (Report, Evaluation) {
         fit,
         evaluation: EvaluationSections::new(&eval).unwrap(),
         timing: BTreeMap::from([("evaluate".to_string(), seconds)]),
+        selection_split: Some("val".into()),
     })
     .unwrap();
     (report, eval)

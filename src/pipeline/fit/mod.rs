@@ -125,6 +125,8 @@ pub fn run(args: &FitSettings, printer: &Printer) -> anyhow::Result<Outcome> {
         },
         evaluation: EvaluationSections::new(&evaluation)?,
         timing: BTreeMap::new(),
+        // The configuration and epoch were chosen on the `val` rows (given or held out).
+        selection_split: Some("val".into()),
     })?;
     let whitening = evaluation.mahalanobis.whitening();
     let md_export = MahalanobisExport {

@@ -152,6 +152,14 @@ pub struct ExportArgs {
     /// Allowed probability that the risk guarantee fails.
     #[arg(long, requires = "target_risk")]
     pub delta: Option<f64>,
+    /// The user's classifier ONNX (one file, LoRA merged): write it with the UE head grafted
+    /// on (its inputs and outputs kept, `probabilities`, `uncertainty`, … added).
+    #[arg(long)]
+    pub graft: Option<PathBuf>,
+    /// The checkpoint the fit used, to tell a `score` head (last token) from a `classifier`
+    /// (token 0) with --graft (default: the checkpoint recorded in the fit's report).
+    #[arg(long, requires = "graft")]
+    pub checkpoint: Option<PathBuf>,
 }
 
 /// `validate` flags.

@@ -91,6 +91,8 @@ impl ExportArgs {
                 (Some(risk), Some(delta)) => Some(RiskTarget { risk, delta }),
                 _ => None,
             },
+            graft: self.graft.clone(),
+            checkpoint: self.checkpoint.clone(),
         }
     }
 }

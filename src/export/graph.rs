@@ -323,7 +323,11 @@ mod tests {
             g.reduce("ReduceMax", "x", &axes, true, "y");
             let graph = g.finish();
             let n = &graph.node[0];
-            assert_eq!((n.input.len(), n.attribute.len()), (inputs, attrs), "{opset}");
+            assert_eq!(
+                (n.input.len(), n.attribute.len()),
+                (inputs, attrs),
+                "{opset}"
+            );
             if opset < REDUCE_AXES_INPUT_OPSET {
                 assert_eq!(n.attribute[0].name(), "axes");
                 assert_eq!(n.attribute[0].ints, [1]);

@@ -9,6 +9,7 @@
 //!
 //! [`threshold`] certifies the rejection threshold behind the `accept` output.
 
+pub mod graft;
 pub mod graph;
 pub mod mahalanobis;
 pub mod metadata;

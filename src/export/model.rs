@@ -151,13 +151,7 @@ pub(crate) fn check_spec(spec: &ExportSpec) -> Result<(), ExportError> {
 /// [`HeadLayout`](crate::head::HeadLayout): `{prefix}.{key}` initializers (all of them first),
 /// then a `Gemm` per layer with a bias and a `MatMul` against the transposed weight
 /// (`{prefix}.{key}_t`) per layer without, each followed by its activation.
-pub(crate) fn add_head(
-    g: &mut GraphBuilder,
-    prefix: &str,
-    head: &Head,
-    input: &str,
-    output: &str,
-) {
+pub(crate) fn add_head(g: &mut GraphBuilder, prefix: &str, head: &Head, input: &str, output: &str) {
     let layers = head.layers();
     let weights: Vec<(String, Option<String>)> = head
         .layout()

@@ -99,6 +99,10 @@ pub struct ExportSettings {
     pub with_mahalanobis: bool,
     /// Add the `accept` output, certified for this target.
     pub threshold: Option<RiskTarget>,
+    /// Graft the heads onto this classifier ONNX instead of writing a standalone head.
+    pub graft: Option<PathBuf>,
+    /// The checkpoint that tells the head's module (`score` or `classifier`) when grafting.
+    pub checkpoint: Option<PathBuf>,
 }
 
 /// `validate`: an ONNX file against its fit directory.

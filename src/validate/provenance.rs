@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use super::{Check, Reference, ValidateError};
 use crate::export::metadata::{self as keys, head_description, sha256_key};
 use crate::export::model::ACCEPT;
-use crate::onnx::pb::ModelProto;
 use crate::load::sha256_file;
+use crate::onnx::pb::ModelProto;
 
 /// `metadata_props` as a map (the last value wins for a repeated key, which the
 /// `metadata.keys` check reports).

@@ -1,8 +1,8 @@
 //! `validate` catches altered models, wrong provenance and structure violations.
 
-use adue_compile::onnx::pb::{self, ModelProto};
 use adue_compile::export::{build_model, encode, ExportError};
 use adue_compile::head::{Head, UeHead};
+use adue_compile::onnx::pb::{self, ModelProto};
 use adue_compile::validate::{validate, validate_bytes, Check, ValidateError, ValidateInputs};
 use prost::Message;
 
@@ -143,7 +143,8 @@ fn unrecorded_input_fails_its_hash_check() {
 fn missing_metadata_key_fails() {
     let c = case();
     let mut m = model(&c);
-    m.metadata_props.retain(|e| e.key() != "adue.selected.alpha");
+    m.metadata_props
+        .retain(|e| e.key() != "adue.selected.alpha");
     let f = checks_for(&c, &encode(&m));
     assert_eq!(failed(&f), ["metadata.keys"], "{f:#?}");
     let detail = &f.iter().find(|x| x.name == "metadata.keys").unwrap().detail;

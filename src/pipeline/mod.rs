@@ -14,6 +14,7 @@ pub mod inputs;
 pub mod inspect;
 pub mod report;
 pub mod validate;
+pub mod validate_texts;
 
 /// How a successful run ended, for the exit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

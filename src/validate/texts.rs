@@ -8,7 +8,7 @@ use std::path::Path;
 use ort::session::Session;
 use ort::value::{DynValue, TensorElementType};
 
-use super::ort_run::OutputValues;
+use super::ort_run::{extract, OutputValues};
 use crate::extract::batch::{pad, plan, Padded};
 use crate::extract::graph::TextInputs;
 use crate::extract::run::id_tensor;
@@ -97,32 +97,13 @@ pub fn run_on_texts(
             .map_err(|e| err(format!("run failed: {e}")))?;
         for (name, ty) in &names {
             let value = &outputs[name.as_str()];
-            let piece = read_output(value, *ty).map_err(|e| err(format!("output {name}: {e}")))?;
+            let piece =
+                extract(value, Some(*ty)).map_err(|e| err(format!("output {name}: {e}")))?;
             place(&mut out, name, piece, &rows, n)
                 .map_err(|e| err(format!("output {name}: {e}")))?;
         }
     }
     Ok(out)
-}
-
-fn read_output(value: &DynValue, ty: TensorElementType) -> Result<OutputValues, String> {
-    let dims = |s: &ort::value::Shape| s.iter().map(|&d| d.max(0) as usize).collect();
-    if ty == TensorElementType::Bool {
-        let (s, v) = value
-            .try_extract_tensor::<bool>()
-            .map_err(|e| e.to_string())?;
-        return Ok(OutputValues::Bool {
-            shape: dims(s),
-            values: v.to_vec(),
-        });
-    }
-    let (s, v) = value
-        .try_extract_tensor::<f32>()
-        .map_err(|e| e.to_string())?;
-    Ok(OutputValues::Float {
-        shape: dims(s),
-        values: v.to_vec(),
-    })
 }
 
 /// Copies the batch's rows of `piece` to their file-order rows of `out[name]` (created

@@ -269,6 +269,10 @@ fn bad_models_exit_2_and_leave_no_output() {
     });
     let full = d.join("full.onnx");
     assert_exit(&graft(&fit, &e2e_model(case), &full), 0);
+    // Deterministic: the same inputs give the same bytes.
+    let again = d.join("again.onnx");
+    assert_exit(&graft(&fit, &e2e_model(case), &again), 0);
+    assert!(std::fs::read(&full).unwrap() == std::fs::read(&again).unwrap());
     let other_head = e2e_model("bbc-roberta");
     let cases: [(&Path, &[&str]); 7] = [
         (&external, &["external.onnx", "weights.bin"]),

@@ -186,12 +186,19 @@ pub fn graft(
         d,
     );
     let axes = g.axes("axes.class", &[1]);
-    let softmax_axis = attr_int("axis", 1);
+    // `probabilities` is float32 whatever the model computes its logits in.
+    let logits = match elem_type(graph, &located.logits_output) {
+        Some(t) if t != DataType::Float as i32 => {
+            let to = attr_int("to", DataType::Float as i32 as i64);
+            g.node("Cast", &[&located.logits_output], "logits_f32", vec![to])
+        }
+        _ => located.logits_output.clone(),
+    };
     g.node(
         "Softmax",
-        &[&located.logits_output],
+        &[&logits],
         PROBABILITIES,
-        vec![softmax_axis],
+        vec![attr_int("axis", 1)],
     );
     let outs = add_ue_outputs(&mut g, spec, &features, &axes, &batch);
     let c = spec.original.num_classes();
@@ -280,6 +287,15 @@ fn batch_dim(graph: &GraphProto, logits: &str) -> Dim {
         .and_then(declared_dims)
         .and_then(|d| d.into_iter().next());
     first.unwrap_or_else(|| Dim::Symbolic(super::model::BATCH_DIM.to_string()))
+}
+
+/// The element type the graph declares for its output `name`.
+fn elem_type(graph: &GraphProto, name: &str) -> Option<i32> {
+    let v = graph.output.iter().find(|o| o.name() == name)?;
+    match v.r#type.as_ref()?.value.as_ref()? {
+        type_proto::Value::TensorType(t) => t.elem_type,
+        _ => None,
+    }
 }
 
 fn declared_dims(v: &ValueInfoProto) -> Option<Vec<Dim>> {

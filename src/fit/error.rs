@@ -96,6 +96,14 @@ pub enum FitError {
         reason: String,
     },
 
+    /// Cross-validated selection cannot run on these rows (too few errors or correct rows
+    /// for the number of folds).
+    #[error("cannot cross-validate on the training rows: {reason}")]
+    CrossValidation {
+        /// What is missing, with counts and what to do.
+        reason: String,
+    },
+
     /// No grid configuration produced a defined validation ROC-AUC (every run diverged to
     /// non-finite uncertainties).
     #[error("all {configurations} grid configurations diverged (no finite validation ROC-AUC)")]

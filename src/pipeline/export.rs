@@ -11,9 +11,6 @@ use crate::fit_dir::FitDir;
 use crate::report::Report;
 use crate::settings::{ExportSettings, Printer};
 
-/// The split the rejection threshold is certified on: held out from AdUE's training.
-pub const CALIBRATION_SPLIT: &str = "val";
-
 /// Runs `export`.
 pub fn run(args: &ExportSettings, printer: &Printer) -> anyhow::Result<Outcome> {
     let dir = FitDir::new(&args.fit);
@@ -88,27 +85,31 @@ pub fn provenance(report: &Report) -> anyhow::Result<BTreeMap<String, String>> {
 
 /// The AdUE scores (as f32, what the exported graph computes) and errors of a split.
 fn split_scores(dir: &FitDir, split: &str) -> anyhow::Result<Option<(Vec<f32>, Vec<bool>)>> {
-    let Some(s) = dir.split_scores(split)? else {
+    if dir.split_scores(split)?.is_none() {
         return Ok(None);
-    };
-    let u = s.uncertainty.get("adue").with_context(|| {
-        format!(
-            "{}: no `{split}/u/adue` scores",
-            dir.path(crate::fit_dir::SCORES).display()
-        )
-    })?;
+    }
+    let s = dir.adue_scores(split)?;
     Ok(Some((
-        u.iter().map(|&v| v as f32).collect(),
+        s.u.iter().map(|&v| v as f32).collect(),
         s.errors.to_vec(),
     )))
 }
 
-/// Certifies τ on the calibration split (CONTRACT §4, `--target-risk R --delta D`).
+/// Certifies τ on the fit's calibration split (`fit.calibration`: rows that took no part in
+/// fitting or selection; CONTRACT §4, `--target-risk R --delta D`). Refuses a fit that left
+/// no such rows.
 fn certify_threshold(dir: &FitDir, risk: f64, delta: f64) -> anyhow::Result<CertifiedThreshold> {
-    let Some((u, errors)) = split_scores(dir, CALIBRATION_SPLIT)? else {
-        bail!("the fit directory has no '{CALIBRATION_SPLIT}' scores to certify a threshold on");
+    let Some(cal) = dir.calibration()? else {
+        bail!(
+            "{}: the fit left no calibration split (every row took part in fitting or \
+             selection), so no threshold can be certified; rerun fit with --val (cv \
+             selection) or --calib (hold-out selection)",
+            dir.path(crate::fit_dir::REPORT).display()
+        );
     };
-    Ok(certify(&u, &errors, risk, delta, CALIBRATION_SPLIT)?)
+    let u: Vec<f32> = cal.scores.u.iter().map(|&v| v as f32).collect();
+    let errors = cal.scores.errors.to_vec();
+    Ok(certify(&u, &errors, risk, delta, &cal.info.split)?)
 }
 
 /// `(coverage, empirical risk, rows)` of `U ≤ tau` on the test split, when there is one.

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::fit_section::FitSection;
 use super::provenance::{InputFile, Tool};
 use super::real::Real;
 use super::ReportError;
@@ -15,7 +16,7 @@ use crate::head::{Head, UeSpec};
 use crate::score;
 
 /// Version of the report layout; bumped on any change of the key paths.
-pub const SCHEMA_VERSION: &str = "1.0.0";
+pub const SCHEMA_VERSION: &str = "1.1.0";
 
 /// A point estimate with its bootstrap interval.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -179,110 +180,6 @@ pub struct EvaluationSections {
     pub baselines: Baselines,
     /// `bootstrap`.
     pub bootstrap: BootstrapInfo,
-}
-
-/// One configuration of the fit grid.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct GridEntry {
-    /// Weight of the `(U − U_SR)²` term.
-    pub alpha: Real,
-    /// Weight of the L2-SP term.
-    pub beta: Real,
-    /// Peak learning rate.
-    pub lr: Real,
-    /// Epochs trained.
-    pub epochs: usize,
-    /// Epoch whose weights were kept.
-    pub best_epoch: usize,
-    /// Validation error ROC-AUC; `null` when undefined.
-    pub val_roc_auc: Option<Real>,
-    /// Training loss at the last epoch; `null` when it diverged (not finite).
-    pub final_train_loss: Option<Real>,
-}
-
-impl GridEntry {
-    /// From the fit engine's numbers; hyperparameters must be finite.
-    pub fn new(
-        alpha: f64,
-        beta: f64,
-        lr: f64,
-        epochs: usize,
-        best_epoch: usize,
-        val_roc_auc: Option<f64>,
-        final_train_loss: f64,
-    ) -> Result<Self, ReportError> {
-        Ok(GridEntry {
-            alpha: real("fit.grid.alpha", alpha)?,
-            beta: real("fit.grid.beta", beta)?,
-            lr: real("fit.grid.lr", lr)?,
-            epochs,
-            best_epoch,
-            val_roc_auc: val_roc_auc.and_then(Real::new),
-            final_train_loss: Real::new(final_train_loss),
-        })
-    }
-}
-
-/// The selected configuration.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Selected {
-    /// Index into `grid`.
-    pub grid_index: usize,
-    /// α.
-    pub alpha: Real,
-    /// β.
-    pub beta: Real,
-    /// Learning rate.
-    pub lr: Real,
-    /// Epochs.
-    pub epochs: usize,
-    /// Epoch kept.
-    pub best_epoch: usize,
-    /// SmoothMax sharpness λ.
-    pub lambda: Real,
-    /// Validation error ROC-AUC of the selection.
-    pub val_roc_auc: Option<Real>,
-}
-
-/// `fit`: the grid search and its winner.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct FitSection {
-    /// The chosen configuration.
-    pub selected: Selected,
-    /// Every configuration tried, in the order tried.
-    pub grid: Vec<GridEntry>,
-    /// What selected it.
-    pub selection_metric: String,
-    /// Caveats about the selection that the user should act on (for example a validation split
-    /// too small to select on); absent when there are none.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub warnings: Vec<String>,
-}
-
-impl FitSection {
-    /// `selected` is `grid[index]` with λ added.
-    pub fn new(grid: Vec<GridEntry>, index: usize, lambda: f64) -> Result<Self, ReportError> {
-        let g = grid.get(index).ok_or(ReportError::SelectionOutOfGrid {
-            index,
-            len: grid.len(),
-        })?;
-        let selected = Selected {
-            grid_index: index,
-            alpha: g.alpha,
-            beta: g.beta,
-            lr: g.lr,
-            epochs: g.epochs,
-            best_epoch: g.best_epoch,
-            lambda: real("fit.selected.lambda", lambda)?,
-            val_roc_auc: g.val_roc_auc,
-        };
-        Ok(FitSection {
-            selected,
-            grid,
-            selection_metric: "val_roc_auc".into(),
-            warnings: Vec::new(),
-        })
-    }
 }
 
 /// The classification head and the uncertainty definition.

@@ -2,7 +2,9 @@
 
 use std::fmt::Write;
 
-use super::format::{estimate, general, selected, signed_estimate};
+use super::format::{
+    estimate, general, selected, selection_note, selection_score_label, signed_estimate,
+};
 use super::model::{CalibrationEstimates, Report};
 
 /// Renders the summary (`report --fit DIR`): the selected configuration, then per split
@@ -19,13 +21,21 @@ pub fn render_summary(r: &Report) -> String {
     let [alpha, beta, lr, epochs, best, lambda, auc] = selected(&r.fit.selected);
     let _ = writeln!(
         out,
-        "selected: alpha={alpha} beta={beta} lr={lr} epochs={epochs} (best epoch {best}), lambda={lambda}; val ROC-AUC {auc} (grid of {})",
+        "selected: alpha={alpha} beta={beta} lr={lr} lambda={lambda} {} epochs={epochs} (kept {best}); {} {auc} (grid of {})",
+        r.fit.selected.schedule,
+        selection_score_label(&r.fit),
         r.fit.grid.len()
     );
+    let _ = writeln!(out, "{}", selection_note(&r.fit));
     for (split, d) in &r.evaluation.data {
+        let biased = if r.fit.selection.biased_splits.contains(split) {
+            " [AdUE selection-biased here]"
+        } else {
+            ""
+        };
         let _ = writeln!(
             out,
-            "\n== {split}: {} rows, {} errors ({:.1}%), {} classes present",
+            "\n== {split}: {} rows, {} errors ({:.1}%), {} classes present{biased}",
             d.rows,
             d.errors,
             100.0 * d.error_rate.get(),

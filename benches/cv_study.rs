@@ -93,6 +93,7 @@ fn main() -> Result<()> {
                 "schedule": c.schedule.as_str(),
                 "checkpoints": c.checkpoints(),
                 "cv_mean": cv.mean_curves[i],
+                "cv_folds": cv.fold_curves[i],
                 "test": traces.as_ref().map(|t| &t[i].auc),
             })
         })

@@ -14,7 +14,7 @@ use super::runs::{fold_curve, refit, Curve, EvalSet};
 use super::select::{pool, prepare, problem};
 use super::theta::{flatten, Theta};
 use super::{progress, AdueValidParams, CvRecord, FitError, FitOutcome, GridResult};
-use crate::head::{Head, UeHead, UeSpec};
+use crate::head::{Head, UeHead};
 
 /// Fits an AdUE uncertainty head with stratified k-fold cross-validated selection and a refit.
 ///
@@ -94,7 +94,7 @@ pub fn fit_cv(
     let cfg = configs[best];
     let chosen = summaries[best].best;
     let all_rows: Vec<usize> = (0..n).collect();
-    let (theta, _) = workers.install(|| refit(&problem, &cfg, &all_rows, chosen.passes));
+    let (theta, _) = refit(&problem, &cfg, &all_rows, chosen.passes);
     bar.inc(1);
     bar.finish_and_clear();
 
@@ -114,19 +114,42 @@ pub fn fit_cv(
             .collect(),
         refit_rows: n,
         mean_curves: summaries.into_iter().map(|s| s.mean).collect(),
+        fold_curves: per_config
+            .iter()
+            .map(|c| c.iter().map(|f| f.auc.clone()).collect())
+            .collect(),
     };
     Ok(FitOutcome {
         ue: UeHead {
             head: original.layout().head_from(&theta),
-            spec: UeSpec {
-                lambda: cfg.lambda,
-                ..spec
-            },
+            spec: problem.spec_of(&cfg),
         },
         selected: grid[best].clone(),
         selected_index: best,
         grid,
         cv: Some(cv),
+    })
+}
+
+/// Trains configuration `cfg` on all rows of `train` for `passes` passes of its schedule
+/// (epochs, or full-batch steps; the schedule keeps its full length), exactly as the refit
+/// of [`fit_cv`] does, and returns the head with the spec of its `U`.
+pub fn refit_config(
+    params: &AdueValidParams,
+    original: &Head,
+    train: &FitData,
+    cfg: &Config,
+    passes: usize,
+) -> Result<UeHead, FitError> {
+    let (spec, targets) = prepare(params, original, train)?;
+    let theta0 = flatten::<f32>(original);
+    let train_x = train.features.as_standard_layout();
+    let problem = problem(params, original, &theta0, train_x.view(), &targets, spec);
+    let rows: Vec<usize> = (0..train.rows()).collect();
+    let (theta, _) = refit(&problem, cfg, &rows, passes);
+    Ok(UeHead {
+        head: original.layout().head_from(&theta),
+        spec: problem.spec_of(cfg),
     })
 }
 

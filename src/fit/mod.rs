@@ -51,7 +51,7 @@ mod train;
 #[cfg(test)]
 mod gradcheck;
 
-pub use cv::{fit_cv, trace};
+pub use cv::{fit_cv, refit_config, trace};
 pub use data::FitData;
 pub use error::FitError;
 pub use folds::{stratified_folds, MAX_FOLDS};

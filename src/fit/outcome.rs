@@ -78,6 +78,8 @@ pub struct CvRecord {
     /// Per configuration (grid order), the mean held-out-fold ROC-AUC at each of its
     /// checkpoints ([`Config::checkpoints`]).
     pub mean_curves: Vec<Vec<Option<f64>>>,
+    /// Per configuration and fold, the held-out-fold ROC-AUC at each checkpoint.
+    pub fold_curves: Vec<Vec<Vec<Option<f64>>>>,
 }
 
 /// The result of [`fit`](super::fit) or [`fit_cv`](super::fit_cv).

@@ -9,6 +9,7 @@ mod export_fixtures;
 mod export_parity;
 mod export_support;
 mod export_threshold;
+mod fit_cv;
 mod fit_engine;
 mod fit_fixtures;
 mod fit_optim;

@@ -47,13 +47,13 @@ def texts_of(case, split="test"):
 
 
 def timed(cmd, env):
-    """(wall seconds, stderr) of a command; exits if it fails."""
+    """(wall seconds, stderr, stdout) of a command; exits if it fails."""
     start = time.perf_counter()
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
     seconds = time.perf_counter() - start
     if done.returncode != 0:
         sys.exit(f"failed: {' '.join(cmd)}\n{done.stderr}")
-    return seconds, done.stderr
+    return seconds, done.stderr, done.stdout
 
 
 def bench_features(case, threads, hf_dir, adue, models, tmp):
@@ -65,7 +65,7 @@ def bench_features(case, threads, hf_dir, adue, models, tmp):
     cmd = [sys.executable, str(ROOT / "scripts" / "cache_features.py"), "--base", str(hf_dir / case),
            "--adapter", str(adapter), "--texts", str(texts), "--out", str(tmp / "torch.safetensors"),
            "--max-length", str(CASES[case])] + (["--trust-remote-code"] if case == "bbc-minilm-score" else [])
-    wall, err = timed(cmd, env)
+    wall, err, _ = timed(cmd, env)
     line = next(l for l in err.splitlines() if l.startswith("features:"))
     loop = float(line.split(" rows in ")[1].split(" s")[0])
     out = [dict(tool="cache_features.py (torch)", case=case, threads=threads, rows=rows,
@@ -85,9 +85,11 @@ def bench_features(case, threads, hf_dir, adue, models, tmp):
                "--tokenizer", str(tokenizer), "--texts", str(texts),
                "--checkpoint", str(adapter), "--out", str(tmp / "rust.safetensors"),
                "--max-length", str(CASES[case]), "--threads", str(threads)]
-        wall, _ = timed(cmd, env)
+        wall, _, summary = timed(cmd, env)
+        # stdout: "... <r> rows/s in tokenization + model loop"
+        loop = float(summary.split(" rows/s in tokenization")[0].rsplit(" ", 1)[1])
         out.append(dict(tool="adue-compile features", case=case, threads=threads, rows=rows,
-                        wall_rows_per_s=rows / wall, loop_rows_per_s=None))
+                        wall_rows_per_s=rows / wall, loop_rows_per_s=loop))
     return out
 
 

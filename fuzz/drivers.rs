@@ -10,18 +10,21 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use adue_compile::extract::graph::{check_inline, expose, text_inputs};
+use adue_compile::extract::texts::JsonlReader;
+use adue_compile::extract::{locate_head, ExtractError};
 use adue_compile::fit::Grid;
+use adue_compile::fit_dir::recorded_inputs_from_bytes;
 use adue_compile::head::{Activation, Head, UeHead, UeSpec};
 use adue_compile::load::SafetensorsFile;
 use adue_compile::load::{features_from_safetensors, lora_scaling, AdapterConfig, NpyFile};
 use adue_compile::onnx::tensor_data::{element_count, f16_values, f32_values};
 use adue_compile::onnx::{decode_model, encode_model};
-use adue_compile::pipeline::validate::regression;
 use adue_compile::report::{render_html, render_summary, schema, Curves, Report};
 use adue_compile::score::scores_file::SplitScores;
 use adue_compile::validate::{provenance, structure, Reference};
 use ndarray::{array, Array1, Array2};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 /// Name of the file in errors, per target.
 pub const SAFETENSORS_NAME: &str = "fuzz.safetensors";
@@ -35,6 +38,14 @@ pub const GRID_NAME: &str = "grid.json";
 pub const REPORT_NAME: &str = "report.json";
 /// What `onnx::decode_model` calls bytes that did not come from a file.
 pub const ONNX_MODEL_NAME: &str = "ONNX model";
+/// See [`SAFETENSORS_NAME`].
+pub const TEXTS_NAME: &str = "texts.jsonl";
+/// See [`SAFETENSORS_NAME`].
+pub const MODEL_NAME: &str = "model.onnx";
+/// Class count of the heads the `texts` and `head_locator` drivers use.
+pub const LOCATOR_CLASSES: usize = 3;
+/// Hidden size of those heads.
+pub const LOCATOR_DIM: usize = 4;
 
 /// The safetensors reader (`SafetensorsFile`): header length, JSON header, dtypes, shapes,
 /// data offsets; then every tensor through the decoders the loaders use, and the whole
@@ -199,19 +210,13 @@ fn curves() -> Option<Curves> {
 
 /// `report.json` as `report` reads it (`Report::from_json_bytes`: JSON, schema, typed
 /// model; then the text summary and the HTML page), and a report or `--baseline` as
-/// `validate` reads it (the `report.schema` check, and the regression checks against a
-/// well-formed report both ways). `Err` is `Report::from_json_bytes`'s error.
+/// `validate` reads it (the `report.schema` check; the recorded inputs the gate compares).
+/// `Err` is `Report::from_json_bytes`'s error.
 pub fn report(data: &[u8]) -> Result<(), String> {
     if let Ok(value) = serde_json::from_slice::<Value>(data) {
         let _ = schema::validate_value(&value);
-        let other = json!({"methods": {"adue": {"test": {
-            "roc_auc": {"value": 0.8, "ci95": [0.7, 0.9]},
-            "prr": {"value": 0.4, "ci95": [0.3, 0.5]},
-            "aurc": {"value": 0.1, "ci95": [0.05, 0.15]}}}}});
-        let _ = regression(&value, &other);
-        let _ = regression(&other, &value);
-        let _ = regression(&value, &value);
     }
+    let _ = recorded_inputs_from_bytes(Path::new(REPORT_NAME), data);
     let report =
         Report::from_json_bytes(Path::new(REPORT_NAME), data).map_err(|e| e.to_string())?;
     let _ = render_summary(&report);
@@ -219,4 +224,86 @@ pub fn report(data: &[u8]) -> Result<(), String> {
         let _ = render_html(&report, &curves);
     }
     Ok(())
+}
+
+/// `features --texts` (`extract::texts::JsonlReader`): every row of a JSON Lines file of
+/// labelled texts, for a head of [`LOCATOR_CLASSES`] classes. Accepted rows must have a
+/// label in range and increasing line numbers (a panic otherwise).
+pub fn texts(data: &[u8]) -> Result<(), String> {
+    let mut reader = JsonlReader::new(data, Path::new(TEXTS_NAME), LOCATOR_CLASSES);
+    let mut last = 0;
+    while let Some(row) = reader.next_row().map_err(|e| e.to_string())? {
+        assert!(row.label < LOCATOR_CLASSES && row.line > last, "{row:?}");
+        last = row.line;
+    }
+    Ok(())
+}
+
+/// The `[rows, cols]` matrix the locator's fuzz heads are made of (seed models carry it):
+/// `w[i][j] = ((i · cols + j + seed) mod 7) / 8 − 0.375`.
+pub fn locator_matrix(rows: usize, cols: usize, seed: usize) -> Array2<f32> {
+    Array2::from_shape_fn((rows, cols), |(i, j)| {
+        ((i * cols + j + seed) % 7) as f32 / 8.0 - 0.375
+    })
+}
+
+/// The heads the locator looks for: linear `[C, D]` (as `classifier` and as `score`) and
+/// dense (`[D, D]`, then `[C, D]`), all from [`locator_matrix`].
+pub fn locator_heads() -> [(Head, bool); 3] {
+    let (c, d) = (LOCATOR_CLASSES, LOCATOR_DIM);
+    let linear = Head::Linear {
+        weight: locator_matrix(c, d, 0),
+        bias: None,
+    };
+    let dense = Head::Dense {
+        dense_weight: locator_matrix(d, d, 1),
+        dense_bias: Array1::zeros(d),
+        activation: Activation::Tanh,
+        out_weight: locator_matrix(c, d, 2),
+        out_bias: Array1::zeros(c),
+    };
+    [(linear.clone(), false), (linear, true), (dense, false)]
+}
+
+/// A user's classifier as `features` reads it before running it: decode, external data,
+/// text inputs, the head locator (for each head of [`locator_heads`]), then the located
+/// head input exposed as an output and the model re-encoded (it must decode again).
+/// `Err` is the first error `features` would report (in its order), `Ok` when a head
+/// was located in an inline model whose inputs text can feed.
+pub fn head_locator(data: &[u8]) -> Result<(), String> {
+    let path = Path::new(MODEL_NAME);
+    let mut model = decode_model(data).map_err(|e| format!("{MODEL_NAME}: {e}"))?;
+    let inline = check_inline(&model, path).map_err(|e| e.to_string());
+    let inputs = match &model.graph {
+        Some(g) => text_inputs(g, path).map(drop).map_err(|e| e.to_string()),
+        None => Err("no graph".to_string()),
+    };
+    let mut located = Err(String::new());
+    for (head, last_token) in locator_heads() {
+        match locate_head(&model, &head, last_token) {
+            Ok(l) => {
+                assert!(!l.weights.is_empty() && !l.head_input.is_empty(), "{l:?}");
+                assert_eq!(
+                    l.pooling_for_rank(2),
+                    Some(adue_compile::extract::Pooling::AsIs)
+                );
+                located = Ok(l);
+            }
+            Err(source) if located.is_err() => {
+                let path = path.to_path_buf();
+                located = Err(ExtractError::Locate { path, source }.to_string());
+            }
+            Err(_) => {}
+        }
+    }
+    if let Ok(l) = &located {
+        if expose(&mut model, &l.head_input, l.head_input_type, path).is_ok() {
+            let bytes = encode_model(&model);
+            decode_model(&bytes)
+                .unwrap_or_else(|e| panic!("the exposed model does not decode: {e}"));
+        }
+    }
+    inline?;
+    inputs?;
+    located.map(drop)
 }

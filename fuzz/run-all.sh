@@ -11,7 +11,7 @@ cd "$(dirname "$0")"
 secs=${1:-360}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(safetensors npy adapter_config grid onnx onnx_model report)
+[ ${#targets[@]} -eq 0 ] && targets=(safetensors npy adapter_config grid onnx onnx_model report texts head_locator)
 for t in "${targets[@]}"; do
   dict=()
   [ -f "dicts/$t.dict" ] && dict=(-dict="dicts/$t.dict")

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the seed corpora of the fuzz targets in fuzz/corpus/<target>/ from real files:
-# fixtures/ and tests/data/ for the inputs, and (for onnx and report) the artifacts of a real
+# fixtures/ and tests/data/ for the inputs (texts and head_locator: the end-to-end fixtures), and (for onnx and report) the artifacts of a real
 # `fit` + `export` of the tiny fixtures. Idempotent; existing corpus files are kept.
 #
 # Usage (from the repository root): bash fuzz/seed-corpora.sh
@@ -8,15 +8,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 C=fuzz/corpus
-mkdir -p "$C"/{safetensors,npy,adapter_config,grid,onnx,onnx_model,report}
+mkdir -p "$C"/{safetensors,npy,adapter_config,grid,onnx,onnx_model,report,texts,head_locator}
 
 # safetensors: the small feature, adapter and model files (headers with every layout).
 for f in tests/data/peft_lora_head/*/test.safetensors \
          tests/data/peft_lora_head/*/adapter/adapter_model.safetensors \
          tests/data/peft_lora_head/*/base/model.safetensors \
          tests/golden/synthetic/synth-degenerate/test.safetensors \
-         fixtures/tiny-electra-gelu/test.safetensors \
-         fixtures/tiny-electra-gelu/adapter/adapter_model.safetensors; do
+         tests/data/tiny-electra-gelu/test.safetensors \
+         tests/data/tiny-electra-gelu/adapter/adapter_model.safetensors; do
   cp "$f" "$C/safetensors/$(echo "$f" | tr / _)"
 done
 
@@ -24,7 +24,8 @@ done
 for f in tests/data/npy/*.npy; do cp "$f" "$C/npy/$(basename "$f")"; done
 
 # adapter_config.json of every PEFT adapter in the repository.
-for f in fixtures/*/adapter/adapter_config.json tests/data/peft_lora_head/*/*/adapter_config.json; do
+for f in fixtures/*/adapter/adapter_config.json tests/data/*/adapter/adapter_config.json \
+         tests/data/peft_lora_head/*/*/adapter_config.json; do
   cp "$f" "$C/adapter_config/$(echo "$f" | tr / _)"
 done
 
@@ -40,7 +41,7 @@ trap 'rm -rf "$tmp"' EXIT
 cargo build --release --quiet
 bin="${CARGO_TARGET_DIR:-target}/release/adue-compile"
 for case in tiny-electra-gelu tiny-llama-576; do
-  fx=fixtures/$case
+  fx=tests/data/$case
   "$bin" -q fit --checkpoint "$fx/adapter" --train "$fx/train.safetensors" \
     --val "$fx/val.safetensors" --test "$fx/test.safetensors" \
     --grid "$C/grid/one.json" --out "$tmp/$case" >/dev/null
@@ -64,4 +65,21 @@ if "$py" -c "import onnx" 2>/dev/null; then
     cp "$f" "$C/onnx_model/$(echo "${f#"$tmp"/backend/}" | tr / _)"
   done
 fi
+
+# texts: JSONL of the 3-class fixture (its short texts and the first 20 val rows, with its
+# labels), a CRLF copy with a byte-order mark and blank lines, and a few bad rows.
+cp fixtures/bbc-bert-linear/e2e/short.jsonl "$C/texts/short.jsonl"
+head -n 20 fixtures/bbc-bert-linear/texts/val.jsonl > "$C/texts/val20.jsonl"
+{ printf '\xef\xbb\xbf'; head -n 3 "$C/texts/short.jsonl" | sed 's/$/\r/'; printf '\n \n'; } > "$C/texts/bom-crlf.jsonl"
+printf '{"text": "a", "label": 2}\n{"text": "b", "label": 3}\n{"label": 1}\n[1]\n' > "$C/texts/bad.jsonl"
+
+# head_locator: small graphs holding the driver's head matrices the ways exporters write
+# them (fuzz/locator_seeds.py), and the end-to-end fixtures' weight-free skeletons.
+if "$py" -c "import onnx, numpy" 2>/dev/null; then
+  "$py" fuzz/locator_seeds.py "$C/head_locator" >/dev/null
+fi
+for f in fixtures/*/e2e/skeleton.onnx; do
+  cp "$f" "$C/head_locator/$(echo "$f" | tr / _)"
+done
+
 ls -l "$C"/* | awk 'NF > 3 {n++; b += $5} END {print n " seed files, " b " bytes"}'

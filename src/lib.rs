@@ -2,7 +2,7 @@
 //! AdUE uncertainty head (Zabolotnyi et al., 2025, arXiv 2505.15443).
 //!
 //! The modules read as the pipeline:
-//! [`load`] → [`fit`] → [`score`] → [`export`] → [`validate`] → [`report`].
+//! [`load`] → ([`extract`]: texts → features with the user's ONNX model) → [`fit`] → [`score`] → [`export`] → [`validate`] → [`report`].
 //! [`onnx`] reads and writes foreign ONNX models losslessly (the full schema).
 //! [`head`] is the one definition of the classification head that they all share;
 //! [`fit_dir`] is the fit directory; [`pipeline`] wires the stages per subcommand from
@@ -12,6 +12,7 @@
 
 pub mod cli;
 pub mod export;
+pub mod extract;
 pub mod fit;
 pub mod fit_dir;
 pub mod head;

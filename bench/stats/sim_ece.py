@@ -14,7 +14,8 @@ Part 1 (golden): closed form vs their code (empty bins dropped; their function r
 with < 2 rows, so cases are chosen with none) on the fixtures' test/val splits and a
 synthetic set.
 Part 2 (coverage, >= 2000 draws): N = 400 rows, c from a fixture-like law, y ~ Bern(g(c)),
-true (binned, population) ECE 0 (g(c) = c) or ~0.034 (g(c) = c^1.38); 95%
+true (binned, population) ECE 0 (g(c) = c), ~0.034 (g(c) = c^1.38), ~0.067 (c^1.8) or
+~0.095 (c^2.2), the last two in the fixtures' range (N = 400, and N = 600 at ~0.067); 95%
 intervals (500 resamples) percentile / basic / BCa for the plug-in and the debiased ECE; coverage of the
 true binned ECE and mean width.
 
@@ -108,7 +109,16 @@ def golden():
 
 
 # ------------------------------------------------------------------ part 2: coverage
-TRUE_G = {"calibrated": lambda c: c, "overconfident": lambda c: c ** 1.38}
+TRUE_G = {
+    "calibrated": lambda c: c,
+    "overconfident": lambda c: c ** 1.38,
+    # the fixtures' ECE is ~0.05-0.10 (golden part): two truths in that range
+    "overconfident_0.067": lambda c: c ** 1.8,
+    "overconfident_0.095": lambda c: c ** 2.2,
+}
+# (truth, N, seed): the first two as in the first run (seeds 10, 11)
+RUNS = [("calibrated", 400, 10), ("overconfident", 400, 11), ("overconfident_0.067", 400, 12),
+        ("overconfident_0.095", 400, 13), ("overconfident_0.067", 600, 14)]
 
 
 def draw_conf(rng, n):
@@ -173,8 +183,8 @@ def main():
     res = {"golden": golden()}
     print(json.dumps(res["golden"], indent=1), flush=True)
     res["coverage"] = []
-    for i, g in enumerate(TRUE_G):
-        r = coverage(a.draws, 10 + i, 400, g)
+    for g, n, seed in RUNS:
+        r = coverage(a.draws, seed, n, g)
         res["coverage"].append(r)
         print(json.dumps(r), flush=True)
     (HERE / "sim_ece.json").write_text(json.dumps(res, indent=1) + "\n")

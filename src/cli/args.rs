@@ -22,6 +22,9 @@ pub struct Cli {
 pub enum Command {
     /// Read a checkpoint (and optionally a feature set) and describe the head.
     Inspect(InspectArgs),
+    /// Run the fine-tuned ONNX classifier on labelled texts and cache the head's input
+    /// features, labels and logits (CONTRACT §1).
+    Features(FeaturesArgs),
     /// Fit the AdUE head on cached features, score baselines, write a fit directory.
     Fit(FitArgs),
     /// Export a fit directory as one self-contained ONNX uncertainty head.
@@ -62,6 +65,38 @@ pub struct InspectArgs {
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub json: bool,
+    /// Override the dense head's activation.
+    #[arg(long, value_enum)]
+    pub activation: Option<ActivationArg>,
+}
+
+/// `features` flags.
+#[derive(Debug, Args)]
+pub struct FeaturesArgs {
+    /// The fine-tuned sequence classifier as one ONNX file (LoRA merged).
+    #[arg(long)]
+    pub model: PathBuf,
+    /// Its tokenizer.json (Hugging Face `tokenizers` format).
+    #[arg(long)]
+    pub tokenizer: PathBuf,
+    /// Labelled texts: JSON Lines, one `{"text": str, "label": int}` per line.
+    #[arg(long)]
+    pub texts: PathBuf,
+    /// PEFT adapter directory or safetensors file holding the classification head.
+    #[arg(long)]
+    pub checkpoint: PathBuf,
+    /// The feature file to write (safetensors).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Truncate texts to this many tokens, special tokens included (default: tokenizer.json's).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_length: Option<u32>,
+    /// Texts per model run (batches are sorted by length).
+    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..))]
+    pub batch_size: u32,
+    /// Threads for ONNX Runtime and the tokenizer (default: all cores).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    pub threads: Option<u32>,
     /// Override the dense head's activation.
     #[arg(long, value_enum)]
     pub activation: Option<ActivationArg>,
@@ -162,9 +197,13 @@ pub struct ValidateArgs {
     /// A report.json to validate against the schema (default: the fit directory's).
     #[arg(long)]
     pub report: Option<PathBuf>,
-    /// A previous report.json; fail when a headline metric regressed.
+    /// A previous fit directory (or its report.json, with scores.safetensors beside it); fail
+    /// when AdUE's test error ROC-AUC dropped by more than --margin (one-sided 95% bound).
     #[arg(long)]
     pub baseline: Option<PathBuf>,
+    /// Non-inferiority margin of the --baseline gate, in error ROC-AUC.
+    #[arg(long, default_value_t = 0.01, requires = "baseline")]
+    pub margin: f64,
 }
 
 /// `report` flags.

@@ -8,7 +8,8 @@ mod args;
 mod resolve;
 
 pub use args::{
-    ActivationArg, Cli, Command, ExportArgs, FitArgs, InspectArgs, ReportArgs, ValidateArgs,
+    ActivationArg, Cli, Command, ExportArgs, FeaturesArgs, FitArgs, InspectArgs, ReportArgs,
+    ValidateArgs,
 };
 
 use std::process::ExitCode;
@@ -38,6 +39,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<Outcome> {
     let printer = Printer::new(cli.quiet);
     match &cli.command {
         Command::Inspect(a) => pipeline::inspect::run(&a.settings(), &printer),
+        Command::Features(a) => pipeline::features::run(&a.settings(), &printer),
         Command::Fit(a) => pipeline::fit::run(&a.settings()?, &printer),
         Command::Export(a) => pipeline::export::run(&a.settings(), &printer),
         Command::Validate(a) => pipeline::validate::run(&a.settings(), &printer),

@@ -6,12 +6,13 @@ use std::path::Path;
 use crate::fit::Grid;
 use crate::head::Activation;
 use crate::settings::{
-    ExportSettings, FitSettings, InspectSettings, ReportSettings, RiskTarget, Selection,
-    ValidateSettings,
+    ExportSettings, FeaturesSettings, FitSettings, InspectSettings, ReportSettings, RiskTarget,
+    Selection, ValidateSettings,
 };
 
 use super::args::{
-    ActivationArg, ExportArgs, FitArgs, InspectArgs, ReportArgs, SelectionArg, ValidateArgs,
+    ActivationArg, ExportArgs, FeaturesArgs, FitArgs, InspectArgs, ReportArgs, SelectionArg,
+    ValidateArgs,
 };
 
 /// The head's activation named on the command line.
@@ -29,6 +30,23 @@ impl InspectArgs {
             checkpoint: self.checkpoint.clone(),
             features: self.features.clone(),
             json: self.json,
+            activation: activation(self.activation),
+        }
+    }
+}
+
+impl FeaturesArgs {
+    /// The settings of `features`.
+    pub fn settings(&self) -> FeaturesSettings {
+        FeaturesSettings {
+            model: self.model.clone(),
+            tokenizer: self.tokenizer.clone(),
+            texts: self.texts.clone(),
+            checkpoint: self.checkpoint.clone(),
+            out: self.out.clone(),
+            max_length: self.max_length.map(|n| n as usize),
+            batch_size: self.batch_size as usize,
+            threads: self.threads.map(|n| n as usize),
             activation: activation(self.activation),
         }
     }
@@ -100,6 +118,7 @@ impl ValidateArgs {
             fit: self.fit.clone(),
             report: self.report.clone(),
             baseline: self.baseline.clone(),
+            margin: self.margin,
         }
     }
 }

@@ -131,13 +131,16 @@ fn threshold_entries(t: &CertifiedThreshold, put: &mut impl FnMut(&str, String))
     put(
         THRESHOLD_EVIDENCE,
         format!(
-            "rows={} accepted={} errors={} upper_bound={} level={} candidates_certified={}",
+            "rows={} accepted={} errors={} upper_bound={} level={} candidates_certified={} \
+             restarts={:?} restart_source={}",
             t.calibration_rows,
             t.accepted,
             t.errors,
             t.risk_upper_bound,
             t.level,
-            t.candidates_certified
+            t.candidates_certified,
+            t.restarts,
+            t.restart_source
         ),
     );
 }

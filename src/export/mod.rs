@@ -21,7 +21,10 @@ use std::path::Path;
 
 pub use mahalanobis::MahalanobisExport;
 pub use model::build_model;
-pub use threshold::{certify, clopper_pearson_upper, CertifiedThreshold, ThresholdError};
+pub use threshold::{
+    certify, certify_with_restarts, clopper_pearson_upper, restart_thresholds,
+    smallest_certifiable_risk, CalibrationSet, CertifiedThreshold, ReferenceScores, ThresholdError,
+};
 
 use crate::head::{Head, UeHead};
 use crate::output::{write_atomic, WriteError};

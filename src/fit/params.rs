@@ -180,7 +180,7 @@ impl AdueParams {
                 "an integer in 1..=50",
             );
         }
-        if p.smoothing % 2 == 0 || p.smoothing > 99 {
+        if p.smoothing.is_multiple_of(2) || p.smoothing > 99 {
             return invalid(
                 "smoothing",
                 p.smoothing.to_string(),

@@ -166,12 +166,7 @@ impl FitDir {
     /// The input files `report.json` records (name → path and SHA-256), read from its
     /// `inputs` section alone.
     pub fn recorded_inputs(&self) -> anyhow::Result<BTreeMap<String, InputFile>> {
-        let path = self.path(REPORT);
-        let text = read_capped(&path, MAX_JSON_BYTES)
-            .with_context(|| format!("cannot read {}", path.display()))?;
-        let r: RecordedInputs = serde_json::from_slice(&text)
-            .with_context(|| format!("{}: not valid JSON", path.display()))?;
-        Ok(r.inputs)
+        recorded_inputs_in(&self.path(REPORT))
     }
 
     /// Reads the per-split scores of every method (`scores.safetensors`).
@@ -251,6 +246,24 @@ impl FitDir {
             .with_context(|| format!("{}", self.path(MAHALANOBIS).display()))?;
         Ok(m)
     }
+}
+
+/// The input files a `report.json` at `path` records, read from its `inputs` section alone
+/// (any schema version).
+pub fn recorded_inputs_in(path: &Path) -> anyhow::Result<BTreeMap<String, InputFile>> {
+    let text = read_capped(path, MAX_JSON_BYTES)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    recorded_inputs_from_bytes(path, &text)
+}
+
+/// [`recorded_inputs_in`] on the bytes of the file at `path` (named in errors).
+pub fn recorded_inputs_from_bytes(
+    path: &Path,
+    bytes: &[u8],
+) -> anyhow::Result<BTreeMap<String, InputFile>> {
+    let r: RecordedInputs = serde_json::from_slice(bytes)
+        .with_context(|| format!("{}: not valid JSON", path.display()))?;
+    Ok(r.inputs)
 }
 
 /// Refuses an output directory that is, or lies inside, an input directory, or that

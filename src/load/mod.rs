@@ -18,6 +18,7 @@ mod features;
 mod head_keys;
 mod inspect;
 mod json_file;
+mod label_names;
 mod layer_reader;
 mod lora;
 mod mapped;
@@ -40,6 +41,7 @@ pub use features::{
 };
 pub use head_keys::PEFT_PREFIX;
 pub use inspect::{error_rate, inspect};
+pub use label_names::label_names;
 pub use lora::{lora_scaling, LoraMerge, LoraModuleMerge};
 pub use model_config::{ModelConfig, MODEL_CONFIG};
 pub use npy::NpyFile;

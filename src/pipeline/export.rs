@@ -6,7 +6,9 @@ use anyhow::{bail, Context};
 use serde::Serialize;
 
 use super::Outcome;
-use crate::export::{self, certify, metadata, CertifiedThreshold, ExportSpec};
+use crate::export::{
+    self, certify, metadata, CalibrationSet, CertifiedThreshold, ExportSpec, ReferenceScores,
+};
 use crate::fit_dir::FitDir;
 use crate::report::Report;
 use crate::settings::{ExportSettings, Printer};
@@ -96,8 +98,9 @@ fn split_scores(dir: &FitDir, split: &str) -> anyhow::Result<Option<(Vec<f32>, V
 }
 
 /// Certifies τ on the fit's calibration split (`fit.calibration`: rows that took no part in
-/// fitting or selection; CONTRACT §4, `--target-risk R --delta D`). Refuses a fit that left
-/// no such rows.
+/// fitting or selection; CONTRACT §4, `--target-risk R --delta D`), the fallback restarts
+/// placed at fixed quantiles of `U` on the training rows (`train/u/adue`, disjoint from the
+/// calibration rows). Refuses a fit that left no calibration split.
 fn certify_threshold(dir: &FitDir, risk: f64, delta: f64) -> anyhow::Result<CertifiedThreshold> {
     let Some(cal) = dir.calibration()? else {
         bail!(
@@ -109,7 +112,21 @@ fn certify_threshold(dir: &FitDir, risk: f64, delta: f64) -> anyhow::Result<Cert
     };
     let u: Vec<f32> = cal.scores.u.iter().map(|&v| v as f32).collect();
     let errors = cal.scores.errors.to_vec();
-    Ok(certify(&u, &errors, risk, delta, &cal.info.split)?)
+    let reference: Vec<f32> = dir.train_scores()?.u.iter().map(|&v| v as f32).collect();
+    let source = format!(
+        "the U quantiles of `{}/u/adue` in scores.safetensors",
+        crate::fit_dir::TRAIN_SPLIT
+    );
+    let cal = CalibrationSet {
+        split: &cal.info.split,
+        scores: &u,
+        errors: &errors,
+    };
+    let reference = ReferenceScores {
+        source: &source,
+        scores: &reference,
+    };
+    Ok(certify(&cal, &reference, risk, delta)?)
 }
 
 /// `(coverage, empirical risk, rows)` of `U ≤ tau` on the test split, when there is one.

@@ -1,8 +1,12 @@
 //! The stages wired together, one file per subcommand:
-//! `inspect` (load), `fit` (load → fit → score → report.json), `export`,
-//! `validate` and `report`. Each returns an [`Outcome`] or an error (exit 2).
+//! `inspect` (load), `features` (texts → features with the user's ONNX model),
+//! `fit` (load → fit → score → report.json), `export`,
+//! `validate` (with its `--baseline` gate in [`baseline`]) and `report`. Each returns an
+//! [`Outcome`] or an error (exit 2).
 
+pub mod baseline;
 pub mod export;
+pub mod features;
 pub mod fit;
 pub mod inputs;
 pub mod inspect;

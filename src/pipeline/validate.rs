@@ -1,7 +1,8 @@
 //! `validate`: the CI gate. Structure, provenance and ONNX Runtime parity checks from
 //! [`crate::validate`], plus the checks that need the fit directory's report: the
 //! features are among the hashed inputs, the report matches its schema, and (with
-//! `--baseline`) the headline metrics have not regressed. Every input is read first: a
+//! `--baseline`) AdUE's test error ROC-AUC has not dropped beyond the margin
+//! ([`super::baseline`]). Every input is read first: a
 //! missing or unreadable file, an ONNX file that does not decode, features that do not fit
 //! the head, or malformed JSON is bad input (exit 2) before ONNX Runtime is loaded.
 
@@ -11,6 +12,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use serde_json::Value;
 
+use super::baseline::{gate_check, GateRun};
 use super::Outcome;
 use crate::export::{model, pb};
 use crate::fit_dir::{FitDir, REPORT};
@@ -39,7 +41,14 @@ pub fn run(args: &ValidateSettings, printer: &Printer) -> anyhow::Result<Outcome
     // Every input is read before the model runs: bad input fails fast, with exit 2.
     let report_path = args.report.clone().unwrap_or_else(|| dir.path(REPORT));
     let report = read_json(&report_path)?;
-    let baseline = args.baseline.as_deref().map(read_json).transpose()?;
+    let gate = match &args.baseline {
+        Some(old) => {
+            let old = GateRun::read("baseline", old)?;
+            let new = GateRun::read("new", &args.fit)?;
+            Some(gate_check(&old, &new, args.margin)?)
+        }
+        None => None,
+    };
     let hashed = hashed_inputs(&recorded);
     let inputs = ValidateInputs {
         onnx: &args.onnx,
@@ -59,9 +68,7 @@ pub fn run(args: &ValidateSettings, printer: &Printer) -> anyhow::Result<Outcome
     let mut checks = validate(&inputs)?;
     checks.push(features_hashed(&recorded, &features.sha256, &args.features));
     checks.push(report_schema(&report, &report_path));
-    if let Some(baseline) = &baseline {
-        checks.extend(regression(&report, baseline));
-    }
+    checks.extend(gate);
     print_table(&checks);
     Ok(if all_passed(&checks) {
         Outcome::Success
@@ -126,44 +133,6 @@ fn report_schema(report: &Value, path: &Path) -> Check {
         Ok(()) => Check::pass("report.schema", format!("{} is valid", path.display())),
         Err(e) => Check::fail("report.schema", format!("{}: {e}", path.display())),
     }
-}
-
-/// Non-inferiority against a baseline report: a headline metric regressed when its new
-/// value falls outside the baseline's own 95% bootstrap interval on the wrong side
-/// (below the lower bound for ROC-AUC and PRR, above the upper bound for AURC).
-pub fn regression(report: &Value, baseline: &Value) -> Vec<Check> {
-    let mut out = Vec::new();
-    for (metric, higher_is_better) in [("roc_auc", true), ("prr", true), ("aurc", false)] {
-        for split in ["test", "val"] {
-            let path = ["methods", "adue", split, metric];
-            let new = path.iter().try_fold(report, |v, k| v.get(k));
-            let old = path.iter().try_fold(baseline, |v, k| v.get(k));
-            let (Some(new), Some(old)) = (new, old) else {
-                continue;
-            };
-            let name = format!("regression.adue.{split}.{metric}");
-            let value = new.get("value").and_then(Value::as_f64);
-            let ci = old
-                .get("ci95")
-                .and_then(Value::as_array)
-                .and_then(|a| Some((a.first()?.as_f64()?, a.get(1)?.as_f64()?)));
-            let check = match (value, ci) {
-                (Some(v), Some((lo, hi))) => {
-                    let ok = if higher_is_better { v >= lo } else { v <= hi };
-                    Check::new(
-                        name,
-                        ok,
-                        format!("{v:.4} vs baseline 95% interval [{lo:.4}, {hi:.4}]"),
-                    )
-                }
-                (None, _) => Check::fail(name, "the new report has no value"),
-                (_, None) => Check::pass(name, "the baseline has no interval; not compared"),
-            };
-            out.push(check);
-            break;
-        }
-    }
-    out
 }
 
 fn print_table(checks: &[Check]) {

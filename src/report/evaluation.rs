@@ -8,7 +8,8 @@ use super::fit_section::{
 };
 use super::model::{
     real, Baselines, BootstrapInfo, Comparison, CovarianceInfo, Estimate, EvaluationSections,
-    MahalanobisInfo, SplitCalibration, SplitSummary, TemperatureCalibration, TemperatureInfo,
+    MahalanobisInfo, PointValue, SplitCalibration, SplitSummary, TemperatureCalibration,
+    TemperatureInfo,
 };
 use super::real::Real;
 use super::ReportError;
@@ -36,9 +37,30 @@ impl From<&score::Estimate> for Estimate {
         Estimate {
             value,
             ci95,
+            ci_method: e.interval.method.as_str().into(),
             reason,
             skipped_resamples: e.interval.skipped,
         }
+    }
+}
+
+/// A value without an interval: finite, or `null` with the reason.
+fn point(p: &score::metrics::Point) -> PointValue {
+    match p {
+        Ok(v) => match Real::new(*v) {
+            Some(r) => PointValue {
+                value: Some(r),
+                reason: None,
+            },
+            None => PointValue {
+                value: None,
+                reason: Some(format!("the statistic is not finite ({v})")),
+            },
+        },
+        Err(why) => PointValue {
+            value: None,
+            reason: Some(why.clone()),
+        },
     }
 }
 
@@ -54,7 +76,9 @@ impl BootstrapInfo {
             resamples: config.resamples,
             seed: config.seed,
             level: real("bootstrap.level", config.level)?,
-            method: "percentile (linear interpolation, numpy default)".into(),
+            method: "per estimate, see its ci_method (percentile, basic or bca); quantiles of \
+                     the resamples by linear interpolation (numpy default)"
+                .into(),
             rng: "xoshiro256++ per resample b, seeded with splitmix64(seed ^ splitmix64(b))".into(),
         })
     }
@@ -104,12 +128,19 @@ impl EvaluationSections {
                 .calibration
                 .iter()
                 .map(|(split, (orig, after))| {
+                    let reason = after.is_none().then(|| {
+                        format!(
+                            "T was fitted on `{split}`: metrics there are in-sample (optimistic); \
+                             see a split T was not fitted on"
+                        )
+                    });
                     let cal = SplitCalibration {
-                        original: orig.map(estimate),
+                        original: orig.map(estimate, point),
                         temperature: TemperatureCalibration {
                             value: baselines.temperature_scaling.temperature,
                             fitted_on: temperature_split.clone(),
-                            metrics: after.map(estimate),
+                            metrics: after.as_ref().map(|a| a.map(estimate, point)),
+                            reason,
                         },
                     };
                     (split.clone(), cal)

@@ -1,7 +1,7 @@
 //! Number formatting shared by the text summary and the HTML page.
 
 use super::fit_section::{FitSection, Selected};
-use super::model::Estimate;
+use super::model::{Estimate, Report};
 use super::real::Real;
 
 /// `0.8123` or `n/a`.
@@ -27,6 +27,15 @@ pub fn signed_estimate(e: &Estimate) -> String {
         (Some(v), None) => format!("{:+.4} [n/a]", v.get()),
         (None, _) => "n/a".into(),
     }
+}
+
+/// `Some("selection-biased")` when the report lists the key path `path` under
+/// `selection_biased`.
+pub fn selection_biased_note(r: &Report, path: &str) -> Option<&'static str> {
+    r.selection_biased
+        .iter()
+        .any(|p| p == path)
+        .then_some("selection-biased")
 }
 
 /// A compact general number: `1.23e-7`, `0.25`, `1.5e4`.
@@ -122,6 +131,7 @@ mod tests {
         let e = Estimate {
             value: Real::new(0.5),
             ci95: Real::new(0.25).zip(Real::new(0.75)).map(|(a, b)| [a, b]),
+            ci_method: "percentile".into(),
             reason: None,
             skipped_resamples: 0,
         };

@@ -6,7 +6,8 @@ use std::fmt::Write;
 
 use super::curves::{Curves, ReliabilityBin};
 use super::format::{
-    estimate, general, selected, selection_note, selection_score_label, signed_estimate,
+    estimate, general, selected, selection_biased_note, selection_note, selection_score_label,
+    signed_estimate, value,
 };
 use super::model::{CalibrationEstimates, Estimate, Report};
 use super::svg::{escape, Plot, PALETTE};
@@ -39,7 +40,7 @@ pub fn render_html(r: &Report, curves: &Curves) -> String {
     for split in r.evaluation.data.keys() {
         split_tables(&mut h, r, split);
     }
-    charts(&mut h, curves);
+    charts(&mut h, r, curves);
     baselines(&mut h, r);
     h.push_str("</body></html>\n");
     h
@@ -75,6 +76,13 @@ fn fit(h: &mut String, r: &Report) {
     h.push_str(&grid_chart(r));
 }
 
+/// ` (selection-biased)` when the report lists `path` as such, else nothing.
+fn biased_label(r: &Report, path: &str) -> String {
+    selection_biased_note(r, path)
+        .map(|n| format!(" <i>({})</i>", escape(n)))
+        .unwrap_or_default()
+}
+
 fn estimate_cell(e: &Estimate) -> String {
     match &e.reason {
         Some(why) => format!(
@@ -101,7 +109,12 @@ fn split_tables(h: &mut String, r: &Report, split: &str) {
     let mut notes = Vec::new();
     for (m, per_split) in &r.evaluation.methods {
         if let Some(mm) = per_split.get(split) {
-            let _ = write!(h, "<tr><td>{}</td>", escape(m));
+            let _ = write!(
+                h,
+                "<tr><td>{}{}</td>",
+                escape(m),
+                biased_label(r, &format!("methods.{m}.{split}"))
+            );
             for e in [&mm.roc_auc, &mm.aurc, &mm.e_aurc, &mm.prr] {
                 h.push_str(&estimate_cell(e));
                 if let Some(why) = &e.reason {
@@ -117,17 +130,14 @@ fn split_tables(h: &mut String, r: &Report, split: &str) {
         let _ = write!(h, "<p class=\"note\">{}</p>", escape(&n));
     }
     if let Some(c) = r.evaluation.calibration.get(split) {
-        h.push_str("<h3>Calibration of the original head</h3><table><tr><th>probabilities</th><th>accuracy</th><th>ECE (15 bins)</th><th>adaptive ECE</th><th>MCE</th><th>Brier</th><th>NLL</th></tr>");
+        h.push_str("<h3>Calibration of the original head</h3><table><tr><th>probabilities</th><th>accuracy</th><th>ECE (15 bins)</th><th>debiased ECE</th><th>adaptive ECE</th><th>MCE (no interval)</th><th>Brier</th><th>NLL</th></tr>");
         let row = |h: &mut String, name: &str, m: &CalibrationEstimates| {
             let _ = write!(h, "<tr><td>{}</td>", escape(name));
-            for e in [
-                &m.accuracy,
-                &m.ece,
-                &m.adaptive_ece,
-                &m.mce,
-                &m.brier,
-                &m.nll,
-            ] {
+            for e in [&m.accuracy, &m.ece, &m.ece_debiased, &m.adaptive_ece] {
+                h.push_str(&estimate_cell(e));
+            }
+            let _ = write!(h, "<td>{}</td>", escape(&value(m.mce.value)));
+            for e in [&m.brier, &m.nll] {
                 h.push_str(&estimate_cell(e));
             }
             h.push_str("</tr>");
@@ -138,16 +148,27 @@ fn split_tables(h: &mut String, r: &Report, split: &str) {
             general(c.temperature.value.get()),
             c.temperature.fitted_on
         );
-        row(h, &t, &c.temperature.metrics);
+        match (&c.temperature.metrics, &c.temperature.reason) {
+            (Some(m), _) => row(h, &t, m),
+            (None, why) => {
+                let _ = write!(
+                    h,
+                    "<tr><td>{}</td><td colspan=\"7\">{}</td></tr>",
+                    escape(&t),
+                    escape(why.as_deref().unwrap_or("not reported"))
+                );
+            }
+        }
         h.push_str("</table>");
     }
     for (name, per_split) in &r.evaluation.comparisons {
         if let Some(c) = per_split.get(split) {
             let _ = write!(
                 h,
-                "<p>{}: error ROC-AUC difference, paired bootstrap: <b>{}</b></p>",
+                "<p>{}: error ROC-AUC difference, paired bootstrap: <b>{}</b>{}</p>",
                 escape(name),
-                escape(&signed_estimate(&c.roc_auc_diff))
+                escape(&signed_estimate(&c.roc_auc_diff)),
+                biased_label(r, &format!("comparisons.{name}.{split}"))
             );
         }
     }
@@ -287,7 +308,7 @@ fn grid_chart(r: &Report) -> String {
     s
 }
 
-fn charts(h: &mut String, curves: &Curves) {
+fn charts(h: &mut String, r: &Report, curves: &Curves) {
     let _ = write!(
         h,
         "<h2>Charts (split <code>{}</code>)</h2><div class=\"charts\">",
@@ -298,8 +319,14 @@ fn charts(h: &mut String, curves: &Curves) {
         &curves.reliability,
         PALETTE[1],
     ));
+    // On the split T was fitted on, the scaled diagram is in-sample (optimistic).
+    let in_sample = r.evaluation.baselines.temperature_scaling.fitted_on == curves.split;
     h.push_str(&reliability_chart(
-        "Reliability, temperature-scaled",
+        if in_sample {
+            "Reliability, temperature-scaled (in-sample: T fitted here)"
+        } else {
+            "Reliability, temperature-scaled"
+        },
         &curves.reliability_ts,
         PALETTE[2],
     ));

@@ -7,6 +7,7 @@
 //! - reading / writing: [`Report::to_json`], [`Report::write`], [`Report::read`];
 //! - [`render_summary`]: the text table; [`render_html`] with [`Curves`]: the HTML page.
 
+mod conventions;
 mod curves;
 mod error;
 mod evaluation;

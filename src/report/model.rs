@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+pub use super::conventions::Conventions;
 use super::fit_section::FitSection;
 use super::provenance::{InputFile, Tool};
 use super::real::Real;
@@ -16,15 +17,17 @@ use crate::head::{Head, UeSpec};
 use crate::score;
 
 /// Version of the report layout; bumped on any change of the key paths.
-pub const SCHEMA_VERSION: &str = "1.1.0";
+pub const SCHEMA_VERSION: &str = "2.1.0";
 
 /// A point estimate with its bootstrap interval.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Estimate {
     /// The value on the whole split; `null` when undefined (see `reason`).
     pub value: Option<Real>,
-    /// 95% percentile-bootstrap interval `[lo, hi]`; `null` when no resample defines it.
+    /// 95% bootstrap interval `[lo, hi]`; `null` when no resample defines it.
     pub ci95: Option<[Real; 2]>,
+    /// How `ci95` was formed from the resamples: `percentile`, `basic` or `bca`.
+    pub ci_method: String,
     /// Why `value` or `ci95` is `null`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
@@ -32,12 +35,22 @@ pub struct Estimate {
     pub skipped_resamples: usize,
 }
 
+/// A value reported without an interval (MCE: the bootstrap is inconsistent for a maximum).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PointValue {
+    /// The value on the whole split; `null` when undefined (see `reason`).
+    pub value: Option<Real>,
+    /// Why `value` is `null`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
 /// Ranking metrics (error ROC-AUC, AURC, E-AURC, PRR) of one uncertainty score on one split.
 pub type MethodMetrics = score::RankingEstimates<Estimate>;
 
-/// Calibration metrics (accuracy, ECE, adaptive ECE, MCE, Brier, NLL) of one set of
-/// probabilities on one split.
-pub type CalibrationEstimates = score::CalibrationEstimates<Estimate>;
+/// Calibration metrics (accuracy, ECE, debiased ECE, adaptive ECE, MCE, Brier, NLL) of one
+/// set of probabilities on one split.
+pub type CalibrationEstimates = score::CalibrationEstimates<Estimate, PointValue>;
 
 /// Calibration of one split: the original probabilities, and after temperature scaling.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -56,9 +69,13 @@ pub struct TemperatureCalibration {
     pub value: Real,
     /// The split `T` was fitted on.
     pub fitted_on: String,
-    /// Metrics of the scaled probabilities.
-    #[serde(flatten)]
-    pub metrics: CalibrationEstimates,
+    /// Metrics of the scaled probabilities, with `T` held fixed; absent on the split `T`
+    /// was fitted on (see `reason`).
+    #[serde(flatten, default, skip_serializing_if = "Option::is_none")]
+    pub metrics: Option<CalibrationEstimates>,
+    /// Why the metrics are absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 /// A paired comparison of two methods on one split.
@@ -222,30 +239,6 @@ impl HeadSummary {
     }
 }
 
-/// The metric conventions, spelled out for readers of the file.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Conventions {
-    /// Definition of an error.
-    pub error: String,
-    /// Direction of the scores.
-    pub uncertainty: String,
-    /// Where the metrics are defined.
-    pub metrics: String,
-    /// ECE / MCE / adaptive-ECE bins.
-    pub ece_bins: usize,
-}
-
-impl Default for Conventions {
-    fn default() -> Self {
-        Conventions {
-            error: "e = 1 where argmax of the original logits differs from the label".into(),
-            uncertainty: "higher = less trust".into(),
-            metrics: "CONTRACT §5, computed in f64 from the stored logits".into(),
-            ece_bins: crate::score::calibration::ECE_BINS,
-        }
-    }
-}
-
 /// The whole `report.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Report {
@@ -269,6 +262,10 @@ pub struct Report {
     /// top level of the file.
     #[serde(flatten)]
     pub evaluation: EvaluationSections,
+    /// Key paths of the numbers that are selection-biased: AdUE's metrics on the split whose
+    /// rows chose its configuration and epoch (the best of many looks optimistic there).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub selection_biased: Vec<String>,
     /// Metric conventions.
     pub conventions: Conventions,
     /// Seconds per stage (varies run to run; everything else is deterministic).
@@ -304,6 +301,7 @@ impl Report {
             .into_iter()
             .map(|(k, v)| Ok((k.clone(), real(&format!("timing.{k}"), v)?)))
             .collect::<Result<_, ReportError>>()?;
+        let selection_biased = selection_biased(&parts.fit, &parts.evaluation);
         Ok(Report {
             schema_version: SCHEMA_VERSION.into(),
             tool: Tool::default(),
@@ -313,10 +311,34 @@ impl Report {
             head: parts.head,
             fit: parts.fit,
             evaluation: parts.evaluation,
+            selection_biased,
             conventions: Conventions::default(),
             timing,
         })
     }
+}
+
+/// The key paths of the selection-biased numbers: the selected configuration's selection
+/// score (the best of the grid on the rows that scored it, whether a hold-out split or the
+/// cross-validation folds), and AdUE's ranking metrics and paired comparisons on every split
+/// in `fit.selection.biased_splits` (rows that took part in fitting or selection).
+fn selection_biased(fit: &FitSection, e: &EvaluationSections) -> Vec<String> {
+    let adue = score::method::ADUE;
+    let mut out = Vec::new();
+    if fit.selected.val_roc_auc.is_some() {
+        out.push("fit.selected.val_roc_auc".to_string());
+    }
+    for split in &fit.selection.biased_splits {
+        if e.methods.get(adue).is_some_and(|m| m.contains_key(split)) {
+            out.push(format!("methods.{adue}.{split}"));
+        }
+        for (pair, per_split) in &e.comparisons {
+            if pair.starts_with(&format!("{adue}_vs_")) && per_split.contains_key(split) {
+                out.push(format!("comparisons.{pair}.{split}"));
+            }
+        }
+    }
+    out
 }
 
 /// `Real` or an error naming the field.

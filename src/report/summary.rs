@@ -3,7 +3,8 @@
 use std::fmt::Write;
 
 use super::format::{
-    estimate, general, selected, selection_note, selection_score_label, signed_estimate,
+    estimate, general, selected, selection_biased_note, selection_note, selection_score_label,
+    signed_estimate, value,
 };
 use super::model::{CalibrationEstimates, Report};
 
@@ -28,14 +29,9 @@ pub fn render_summary(r: &Report) -> String {
     );
     let _ = writeln!(out, "{}", selection_note(&r.fit));
     for (split, d) in &r.evaluation.data {
-        let biased = if r.fit.selection.biased_splits.contains(split) {
-            " [AdUE selection-biased here]"
-        } else {
-            ""
-        };
         let _ = writeln!(
             out,
-            "\n== {split}: {} rows, {} errors ({:.1}%), {} classes present{biased}",
+            "\n== {split}: {} rows, {} errors ({:.1}%), {} classes present",
             d.rows,
             d.errors,
             100.0 * d.error_rate.get(),
@@ -43,7 +39,7 @@ pub fn render_summary(r: &Report) -> String {
         );
         let _ = writeln!(
             out,
-            "{:<22} {:<26} {:<26} {:<26} {:<26}",
+            "{:<24} {:<26} {:<26} {:<26} {:<26}",
             "method", "ROC-AUC [95% CI]", "AURC [95% CI]", "E-AURC [95% CI]", "PRR [95% CI]"
         );
         let mut notes = Vec::new();
@@ -51,10 +47,14 @@ pub fn render_summary(r: &Report) -> String {
             let Some(mm) = per_split.get(split) else {
                 continue;
             };
+            let name = match selection_biased_note(r, &format!("methods.{m}.{split}")) {
+                Some(note) => format!("{m} ({note})"),
+                None => m.clone(),
+            };
             let _ = writeln!(
                 out,
-                "{:<22} {:<26} {:<26} {:<26} {:<26}",
-                m,
+                "{:<24} {:<26} {:<26} {:<26} {:<26}",
+                name,
                 estimate(&mm.roc_auc),
                 estimate(&mm.aurc),
                 estimate(&mm.e_aurc),
@@ -73,36 +73,45 @@ pub fn render_summary(r: &Report) -> String {
         if let Some(c) = r.evaluation.calibration.get(split) {
             let _ = writeln!(
                 out,
-                "\n{:<22} {:<26} {:<26} {:<26}",
-                "calibration", "accuracy", "ECE (15 bins)", "adaptive ECE"
+                "\n{:<24} {:<26} {:<26} {:<26} {:<26}",
+                "calibration", "accuracy", "ECE (15 bins)", "debiased ECE", "adaptive ECE"
             );
             let row = |out: &mut String, name: &str, m: &CalibrationEstimates| {
                 let _ = writeln!(
                     out,
-                    "{:<22} {:<26} {:<26} {:<26}",
+                    "{:<24} {:<26} {:<26} {:<26} {:<26}",
                     name,
                     estimate(&m.accuracy),
                     estimate(&m.ece),
+                    estimate(&m.ece_debiased),
                     estimate(&m.adaptive_ece)
                 );
                 let _ = writeln!(
                     out,
-                    "{:<22} MCE {:<22} Brier {:<20} NLL {}",
+                    "{:<24} MCE {:<22} Brier {:<20} NLL {}",
                     "",
-                    estimate(&m.mce),
+                    value(m.mce.value),
                     estimate(&m.brier),
                     estimate(&m.nll)
                 );
             };
             row(&mut out, "original", &c.original);
             let t = format!("T = {}", general(c.temperature.value.get()));
-            row(&mut out, &t, &c.temperature.metrics);
+            match (&c.temperature.metrics, &c.temperature.reason) {
+                (Some(m), _) => row(&mut out, &t, m),
+                (None, why) => {
+                    let _ = writeln!(out, "{t:<24} {}", why.as_deref().unwrap_or("not reported"));
+                }
+            }
         }
         for (name, per_split) in &r.evaluation.comparisons {
             if let Some(c) = per_split.get(split) {
+                let note = selection_biased_note(r, &format!("comparisons.{name}.{split}"))
+                    .map(|n| format!(" ({n})"))
+                    .unwrap_or_default();
                 let _ = writeln!(
                     out,
-                    "\n{name}: ROC-AUC difference (paired) {}",
+                    "\n{name}: ROC-AUC difference (paired) {}{note}",
                     signed_estimate(&c.roc_auc_diff)
                 );
             }

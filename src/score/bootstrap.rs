@@ -1,4 +1,4 @@
-//! Seeded, deterministic percentile bootstrap.
+//! Seeded, deterministic bootstrap and its intervals (percentile, basic, BCa).
 //!
 //! Resample `b` draws `N` row indices uniformly with replacement from its own
 //! xoshiro256++ generator, seeded with `splitmix64(seed ⊕ splitmix64(b))`, so that the
@@ -75,24 +75,126 @@ pub fn quantile_sorted(sorted: &[f64], q: f64) -> Option<f64> {
     Some(sorted[lo] + (h - lo as f64) * (sorted[hi] - sorted[lo]))
 }
 
-/// A percentile interval from bootstrap replicates, with the count of resamples on
-/// which the statistic was undefined (skipped).
+/// How a bootstrap interval is formed from the replicates `θ*` (recorded per interval in
+/// the report as `ci_method`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IntervalMethod {
+    /// `[q_{α/2}(θ*), q_{1−α/2}(θ*)]`.
+    Percentile,
+    /// `[2θ̂ − q_{1−α/2}(θ*), 2θ̂ − q_{α/2}(θ*)]` (the percentile interval reflected about
+    /// the estimate: corrects a shift of the bootstrap distribution).
+    Basic,
+    /// Bias-corrected and accelerated percentile (Efron 1987), acceleration from the
+    /// jackknife.
+    Bca,
+}
+
+impl IntervalMethod {
+    /// The name written in the report.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IntervalMethod::Percentile => "percentile",
+            IntervalMethod::Basic => "basic",
+            IntervalMethod::Bca => "bca",
+        }
+    }
+}
+
+/// A bootstrap interval, how it was formed, and the count of resamples on which the
+/// statistic was undefined (skipped).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Interval {
     /// `[lo, hi]`; `None` when no resample gave a value.
     pub bounds: Option<(f64, f64)>,
     /// Resamples skipped because the statistic was undefined there (e.g. no error).
     pub skipped: usize,
+    /// How the bounds were formed.
+    pub method: IntervalMethod,
+}
+
+/// The defined replicates, sorted, and how many were undefined.
+fn sorted_defined(replicates: &[Option<f64>]) -> (Vec<f64>, usize) {
+    let mut v: Vec<f64> = replicates.iter().flatten().copied().collect();
+    let skipped = replicates.len() - v.len();
+    v.sort_by(f64::total_cmp);
+    (v, skipped)
 }
 
 /// The central `level` percentile interval of the defined replicates.
 pub fn percentile_interval(replicates: &[Option<f64>], level: f64) -> Interval {
-    let mut v: Vec<f64> = replicates.iter().flatten().copied().collect();
-    let skipped = replicates.len() - v.len();
-    v.sort_by(f64::total_cmp);
+    let (v, skipped) = sorted_defined(replicates);
     let a = (1.0 - level) / 2.0;
     let bounds = quantile_sorted(&v, a).zip(quantile_sorted(&v, 1.0 - a));
-    Interval { bounds, skipped }
+    Interval {
+        bounds,
+        skipped,
+        method: IntervalMethod::Percentile,
+    }
+}
+
+/// The basic (reflected percentile) interval `[2θ̂ − q_{1−α/2}, 2θ̂ − q_{α/2}]` around the
+/// estimate `point`.
+pub fn basic_interval(point: f64, replicates: &[Option<f64>], level: f64) -> Interval {
+    let p = percentile_interval(replicates, level);
+    Interval {
+        bounds: p
+            .bounds
+            .map(|(lo, hi)| (2.0 * point - hi, 2.0 * point - lo)),
+        method: IntervalMethod::Basic,
+        ..p
+    }
+}
+
+/// Standard normal CDF `Φ(x) = erfc(−x/√2)/2`.
+pub fn normal_cdf(x: f64) -> f64 {
+    0.5 * libm::erfc(-x / std::f64::consts::SQRT_2)
+}
+
+/// Standard normal quantile `Φ⁻¹(p)`.
+pub fn normal_quantile(p: f64) -> f64 {
+    use statrs::distribution::{ContinuousCDF, Normal};
+    // N(0, 1) is a valid distribution; the fallback is never taken.
+    Normal::new(0.0, 1.0).map_or(f64::NAN, |n| n.inverse_cdf(p))
+}
+
+/// The BCa interval (Efron 1987; Efron & Tibshirani 1993, §14.3): the percentile interval at
+/// the adjusted levels `Φ(z₀ + (z₀ + z_a)/(1 − â(z₀ + z_a)))` for `z_a = Φ⁻¹(α/2)`,
+/// `Φ⁻¹(1 − α/2)`, with bias correction `z₀ = Φ⁻¹(#{θ* < θ̂}/B)` (the fraction clipped to
+/// `[10⁻⁶, 1 − 10⁻⁶]`) and acceleration `â = Σ d³ / (6 (Σ d²)^{3/2})`, `d_i = θ̄₍.₎ − θ₍ᵢ₎`
+/// over the leave-one-out values `jackknife`.
+pub fn bca_interval(
+    point: f64,
+    replicates: &[Option<f64>],
+    jackknife: &[f64],
+    level: f64,
+) -> Interval {
+    let (v, skipped) = sorted_defined(replicates);
+    let interval = |bounds| Interval {
+        bounds,
+        skipped,
+        method: IntervalMethod::Bca,
+    };
+    if v.is_empty() {
+        return interval(None);
+    }
+    let below = v.iter().filter(|&&t| t < point).count() as f64 / v.len() as f64;
+    let z0 = normal_quantile(below.clamp(1e-6, 1.0 - 1e-6));
+    let mean = jackknife.iter().sum::<f64>() / jackknife.len().max(1) as f64;
+    let (s2, s3) = jackknife.iter().fold((0.0, 0.0), |(s2, s3), &j| {
+        let d = mean - j;
+        (s2 + d * d, s3 + d * d * d)
+    });
+    let accel = if s2 > 0.0 {
+        s3 / (6.0 * s2.powf(1.5))
+    } else {
+        0.0
+    };
+    let adjusted = |a: f64| {
+        let z = normal_quantile(a);
+        normal_cdf(z0 + (z0 + z) / (1.0 - accel * (z0 + z)))
+    };
+    let a = (1.0 - level) / 2.0;
+    interval(quantile_sorted(&v, adjusted(a)).zip(quantile_sorted(&v, adjusted(1.0 - a))))
 }
 
 #[cfg(test)]
@@ -149,5 +251,47 @@ mod tests {
         let (lo, hi) = iv.bounds.unwrap();
         assert!((lo - 1.075).abs() < 1e-12 && (hi - 7.7).abs() < 1e-12);
         assert_eq!(percentile_interval(&[None, None], 0.95).bounds, None);
+        let b = basic_interval(
+            3.0,
+            &[Some(1.0), None, Some(2.0), Some(4.0), Some(8.0)],
+            0.95,
+        );
+        let (lo, hi) = b.bounds.unwrap();
+        assert!((lo - (6.0 - 7.7)).abs() < 1e-12 && (hi - (6.0 - 1.075)).abs() < 1e-12);
+        assert_eq!((b.skipped, b.method), (1, IntervalMethod::Basic));
+    }
+
+    #[test]
+    fn bca_reduces_to_percentile_without_bias_or_skew() {
+        // Replicates symmetric about the estimate (z₀ = 0) and a symmetric jackknife
+        // (â = 0): the adjusted levels are α/2 and 1 − α/2.
+        let reps: Vec<Option<f64>> = (0..1001).map(|i| Some(i as f64 - 500.0)).collect();
+        let jack = [-1.0, 0.0, 1.0];
+        let bca = bca_interval(0.0, &reps, &jack, 0.9);
+        let pct = percentile_interval(&reps, 0.9);
+        // #{θ* < 0} = 500 of 1001, so z₀ = Φ⁻¹(0.4995) ≈ −0.00125: a tiny shift.
+        let ((a, b), (c, d)) = (bca.bounds.unwrap(), pct.bounds.unwrap());
+        assert!(
+            (a - c).abs() < 0.3 && (b - d).abs() < 0.3,
+            "{a} {b} vs {c} {d}"
+        );
+        assert_eq!(bca.method, IntervalMethod::Bca);
+    }
+
+    #[test]
+    fn bca_levels_by_hand() {
+        // z₀ = Φ⁻¹(0.3) (3 of 10 replicates below the estimate); jackknife 0, 0, 3: mean 1,
+        // d = (1, 1, −2), Σd² = 6, Σd³ = −6, â = −6/(6·6^1.5). At 80%: adjusted levels
+        // 0.00489221579070532 and 0.577559897863783, numpy quantiles of 0..9 at them
+        // 0.04402994211634788 and 5.1980390807740475 (scipy.stats.norm, numpy.quantile).
+        let reps: Vec<Option<f64>> = (0..10).map(|i| Some(f64::from(i))).collect();
+        let (lo, hi) = bca_interval(2.5, &reps, &[0.0, 0.0, 3.0], 0.8)
+            .bounds
+            .unwrap();
+        assert!((lo - 0.044_029_942_116_347_88).abs() < 1e-9, "{lo}");
+        assert!((hi - 5.198_039_080_774_047_5).abs() < 1e-9, "{hi}");
+        // Φ and Φ⁻¹ are inverse, and Φ(1.959964) = 0.975.
+        assert!((normal_cdf(1.959_963_984_540_054) - 0.975).abs() < 1e-12);
+        assert!((normal_quantile(normal_cdf(-0.7)) + 0.7).abs() < 1e-9);
     }
 }

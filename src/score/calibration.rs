@@ -1,5 +1,6 @@
-//! Calibration of the top-class probability (CONTRACT §5): accuracy, ECE, adaptive ECE,
-//! MCE, Brier and NLL, optionally weighted by bootstrap multiplicities.
+//! Calibration of the top-class probability (CONTRACT §5): accuracy, ECE (plug-in and
+//! debiased), adaptive ECE, MCE, Brier and NLL, optionally weighted by bootstrap
+//! multiplicities.
 
 use super::logits::LogitStats;
 
@@ -15,6 +16,12 @@ pub struct CalibrationMetrics {
     /// `(lo, hi]` with edges `k/15` (the first bin `[0, 1/15]`);
     /// `Σ_b (n_b/N) |acc_b − conf_b|`.
     pub ece: f64,
+    /// Debiased ECE (Kumar, Liang & Ma 2019, `normal_debiased_ce`) on the same bins:
+    /// `2·ECE − Σ_b (n_b/N)·E|N(acc_b − conf_b, s_b²)|`, `s_b² = acc_b(1 − acc_b)/n_b`,
+    /// with the expectation in closed form ([`abs_normal_mean`]). The plug-in ECE is
+    /// biased upward by the binomial noise of `acc_b`; this removes that bias to first
+    /// order. It can be negative (a calibrated model), and is reported unclipped.
+    pub ece_debiased: f64,
     /// The same sum over 15 equal-mass bins: samples sorted by confidence (ties by row
     /// index) and split into chunks whose sizes differ by at most one, the larger first
     /// (`numpy.array_split`); empty chunks (N < 15) are skipped.
@@ -61,6 +68,28 @@ impl BinSums {
         (self.weight > 0.0)
             .then(|| (self.correct / self.weight - self.confidence / self.weight).abs())
     }
+
+    /// `E|N(acc_b − conf_b, acc_b(1 − acc_b)/n_b)|`, the plug-in gap's expectation under the
+    /// binomial noise of `acc_b`; `None` for an empty bin.
+    fn expected_noisy_gap(&self) -> Option<f64> {
+        (self.weight > 0.0).then(|| {
+            let acc = self.correct / self.weight;
+            let s = (acc * (1.0 - acc) / self.weight).sqrt();
+            abs_normal_mean(acc - self.confidence / self.weight, s)
+        })
+    }
+}
+
+/// `E|X|` for `X ~ N(μ, s²)`: `s·√(2/π)·exp(−μ²/2s²) + μ·(1 − 2Φ(−μ/s))`, and `|μ|` when
+/// `s = 0` (the folded normal's mean).
+pub fn abs_normal_mean(mu: f64, s: f64) -> f64 {
+    if s <= 0.0 {
+        return mu.abs();
+    }
+    let z = mu / s;
+    // Φ(−z) = erfc(z/√2)/2, so 1 − 2Φ(−z) = 1 − erfc(z/√2).
+    s * (2.0 / std::f64::consts::PI).sqrt() * (-0.5 * z * z).exp()
+        + mu * (1.0 - libm::erfc(z / std::f64::consts::SQRT_2))
 }
 
 /// Equal-width bin of a confidence: the number of inner edges `k/15` (k = 1..14) strictly
@@ -109,19 +138,38 @@ impl Calibration {
         if n == 0.0 {
             return None;
         }
-        let ece = bins
-            .iter()
-            .filter_map(|b| b.gap().map(|g| b.weight / n * g))
-            .sum();
+        let weighted = |f: fn(&BinSums) -> Option<f64>| -> f64 {
+            bins.iter()
+                .filter_map(|b| f(b).map(|g| b.weight / n * g))
+                .sum()
+        };
+        let ece = weighted(BinSums::gap);
+        let ece_debiased = 2.0 * ece - weighted(BinSums::expected_noisy_gap);
         let mce = bins.iter().filter_map(BinSums::gap).fold(0.0, f64::max);
         Some(CalibrationMetrics {
             accuracy: correct / n,
             ece,
+            ece_debiased,
             adaptive_ece: self.adaptive_ece(n, &w),
             mce,
             brier: brier / n,
             nll: nll / n,
         })
+    }
+
+    /// The metrics with each row left out in turn (the jackknife of BCa intervals): `N`
+    /// evaluations of O(N) each. Empty for fewer than two rows.
+    pub fn jackknife(&self) -> Vec<CalibrationMetrics> {
+        let n = self.confidence.len();
+        let mut w = vec![1u32; n];
+        (0..n)
+            .filter_map(|i| {
+                w[i] = 0;
+                let m = self.compute(Some(&w));
+                w[i] = 1;
+                m
+            })
+            .collect()
     }
 
     /// Equal-mass ECE over a (weighted) sample of total weight `n`: a sample of weight `w`
@@ -189,6 +237,27 @@ mod tests {
         let expect = 2.0 / 3.0 * 0.46 + 1.0 / 3.0 * 0.5;
         assert!((m.ece - expect).abs() < 1e-15, "{}", m.ece);
         assert!((m.mce - 0.5).abs() < 1e-15);
+        // Debiased: bin 14 has acc ½ over 2 rows, s = √(¼/2); bin 7 has acc 1, s = 0.
+        let s14 = (0.25f64 / 2.0).sqrt();
+        let folded = |mu: f64, s: f64| {
+            // E|N(μ, s²)| by numerical integration (midpoint rule on ±12 s).
+            let steps = 200_000;
+            let h = 24.0 * s / steps as f64;
+            (0..steps)
+                .map(|i| {
+                    let x = mu - 12.0 * s + (i as f64 + 0.5) * h;
+                    let d = (-(x - mu).powi(2) / (2.0 * s * s)).exp()
+                        / (s * (2.0 * std::f64::consts::PI).sqrt());
+                    x.abs() * d * h
+                })
+                .sum::<f64>()
+        };
+        let expect_db = 2.0 * expect - (2.0 / 3.0 * folded(0.5 - 0.96, s14) + 1.0 / 3.0 * 0.5);
+        assert!(
+            (m.ece_debiased - expect_db).abs() < 1e-9,
+            "{} vs {expect_db}",
+            m.ece_debiased
+        );
         assert!((m.accuracy - 2.0 / 3.0).abs() < 1e-15);
         assert!((m.brier - 0.25).abs() < 1e-15 && (m.nll - 0.5).abs() < 1e-15);
         // Three samples, 15 equal-mass chunks of sizes 1,1,1,0,...: one sample per chunk.
@@ -212,6 +281,7 @@ mod tests {
         let repeated = Calibration::new(&stats(&rc, &rk)).compute(None);
         let (a, b) = (weighted.unwrap(), repeated.unwrap());
         assert!((a.ece - b.ece).abs() < 1e-14 && (a.mce - b.mce).abs() < 1e-14);
+        assert!((a.ece_debiased - b.ece_debiased).abs() < 1e-14);
         assert!((a.adaptive_ece - b.adaptive_ece).abs() < 1e-14);
         assert!((a.accuracy - b.accuracy).abs() < 1e-14);
     }

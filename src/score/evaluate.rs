@@ -179,7 +179,11 @@ pub fn evaluate(
         let scaled = LogitStats::new(split.original_logits, split.labels, ts.temperature);
         let s = split_scores(split, &stats, &scaled, &md, hidden_md.as_ref(), head)?;
         if !config.scores_only.contains(split.name) {
-            metrics.add(split.name, &s, &stats, &scaled, &config.bootstrap);
+            // After-temperature calibration only on splits T was not fitted on: on its own
+            // split the metrics are in-sample (optimistic), and a fixed-T bootstrap there
+            // ignores the variability of fitting T.
+            let held_out = (split.name != config.temperature_split).then_some(&scaled);
+            metrics.add(split.name, &s, &stats, held_out, &config.bootstrap);
         }
         scores.push(s);
     }

@@ -7,12 +7,14 @@
 //! - metrics: [`roc_auc`](mod@roc_auc), [`risk_coverage`] (AURC, E-AURC, PRR), [`calibration`]
 //!   (accuracy, ECE, adaptive ECE, MCE, Brier, NLL), on a shared [`ranking`];
 //! - intervals: [`bootstrap`]; per-split estimates and comparisons: [`metrics`];
+//! - DeLong variances of an AUC and of a paired AUC difference: [`delong`];
 //! - the whole evaluation of a fit: [`evaluate`](evaluate()) (the report maps it into its
 //!   own types; nothing here knows the report).
 
 pub mod baselines;
 pub mod bootstrap;
 pub mod calibration;
+pub mod delong;
 mod error;
 mod evaluate;
 pub mod logits;

@@ -60,6 +60,12 @@ impl Ranking {
         self.ends.len()
     }
 
+    /// The runs of tied scores in ascending order, as the sample indices of each run.
+    pub fn runs(&self) -> impl Iterator<Item = &[usize]> + '_ {
+        let starts = std::iter::once(0).chain(self.ends.iter().copied());
+        starts.zip(&self.ends).map(|(s, &e)| &self.order[s..e])
+    }
+
     /// The runs of tied scores in ascending order with their (weighted) error and sample
     /// counts. `weights[i]` is the multiplicity of sample `i` (all 1 when `None`); groups
     /// whose weight is zero are skipped, as they are absent from the resample.
@@ -108,6 +114,8 @@ mod tests {
             .map(|g| (g.errors, g.total))
             .collect();
         assert_eq!(g, vec![(0.0, 3.0), (2.0, 3.0)]);
+        let runs: Vec<&[usize]> = r.runs().collect();
+        assert_eq!(runs, vec![&[4, 5][..], &[1], &[3], &[0, 2]]);
     }
 
     #[test]

@@ -1,10 +1,20 @@
 //! Selective prediction: risk–coverage curve, AURC, E-AURC and PRR (CONTRACT §5).
 //!
-//! Samples are accepted in ascending order of uncertainty `u`; the selective risk at
-//! coverage `k/N` is the error rate of the `k` most trusted samples. Samples with tied
-//! scores enter together, so the curve has one point per distinct score. It starts at
-//! `(0, risk of the first point)` and its area over coverage `[0, 1]` is taken by the
-//! trapezoid rule, unscaled.
+//! Samples are accepted in ascending order of uncertainty `u`; the selective risk `r_k` is
+//! the error rate of the `k` most trusted samples. AURC is the **rectangle mean**
+//! `(1/N) Σ_{k=1..N} r_k`, lm-polygraph's `RiskCoverageCurveAUC` (no trapezoid, no start
+//! point: each row counts once). Tied scores have no order, so a run of tied rows
+//! contributes the expectation of that sum over the orders within the run (`rect_tieavg`,
+//! the analogue of ROC-AUC's "ties count ½"): a run of `g` rows with `m` errors, entered
+//! after `k₀` rows and `E₀` errors, adds `Σ_{j=1..g} (E₀ + j·m/g)/(k₀ + j)`. Without ties
+//! this is lm-polygraph's value exactly; with ties it is the mean of lm-polygraph's values
+//! over all row orders.
+//!
+//! The oracle ranks every correct row before every error, one point per row (the discrete
+//! oracle lm-polygraph uses): `AURC_oracle = (1/N) Σ_k max(0, k − C)/k`, `C` correct rows.
+//! `E-AURC = AURC − AURC_oracle`, `PRR = (ē − AURC)/(ē − AURC_oracle)` with `ē` the error
+//! rate (the exact expected AURC of a random order; lm-polygraph estimates it by 1000
+//! shuffles).
 
 use super::ranking::{Group, Ranking};
 use super::roc_auc::roc_auc_from_groups;
@@ -14,12 +24,13 @@ use super::roc_auc::roc_auc_from_groups;
 pub struct SelectiveMetrics {
     /// Error ROC-AUC; `None` when there is no error or only errors.
     pub roc_auc: Option<f64>,
-    /// Area under the risk–coverage curve.
+    /// Area under the risk–coverage curve (rectangle mean, ties averaged).
     pub aurc: f64,
     /// `AURC − AURC_oracle`.
     pub e_aurc: f64,
-    /// Prediction rejection ratio `(AURC_random − AURC) / (AURC_random − AURC_oracle)`;
-    /// `None` when there is no error or only errors (0/0).
+    /// Prediction rejection ratio `(ē − AURC) / (ē − AURC_oracle)`, `ē` the error rate
+    /// (= the expected AURC of a random order); `None` when there is no error or only
+    /// errors (0/0).
     pub prr: Option<f64>,
 }
 
@@ -50,44 +61,49 @@ impl SelectiveMetrics {
     }
 }
 
-/// AURC from the runs of tied scores in ascending order, with the (weighted) sample and
-/// error totals: `(AURC, N, E)`. `None` when there is no sample.
+/// AURC (rectangle mean, ties averaged; see the module docs) from the runs of tied scores
+/// in ascending order, with the (weighted) sample and error totals: `(AURC, N, E)`. A run's
+/// weighted size `g` is a whole number (a sum of bootstrap multiplicities), so a resample is
+/// the same sum over the repeated rows. `None` when there is no sample.
 pub fn aurc_from_groups(groups: impl Iterator<Item = Group>) -> Option<(f64, f64, f64)> {
-    let (mut area, mut k, mut k_err) = (0.0f64, 0.0f64, 0.0f64);
-    let mut prev_risk: Option<f64> = None;
+    let (mut sum, mut k, mut k_err) = (0.0f64, 0.0f64, 0.0f64);
     for g in groups {
-        let (k_new, err_new) = (k + g.total, k_err + g.errors);
-        let risk = err_new / k_new;
-        // The curve starts at (0, first risk): the first segment is flat.
-        let r0 = prev_risk.unwrap_or(risk);
-        area += g.total * (r0 + risk) / 2.0;
-        (k, k_err, prev_risk) = (k_new, err_new, Some(risk));
+        // Σ_{j=1..g} (E₀ + j·m/g)/(k₀ + j): the expected risk after the j-th row of the run
+        // over random orders within it is (E₀ + j·m/g)/(k₀ + j).
+        let per_row = g.errors / g.total;
+        let mut j = 1.0;
+        while j <= g.total {
+            sum += (k_err + j * per_row) / (k + j);
+            j += 1.0;
+        }
+        k += g.total;
+        k_err += g.errors;
     }
-    (k > 0.0).then(|| (area / k, k, k_err))
+    (k > 0.0).then(|| (sum / k, k, k_err))
 }
 
 /// AURC of the oracle that ranks every correct sample before every error, one point per
-/// sample: risk `r_k = max(0, k − C)/k` at coverage `k/N` (`C = N − E` correct samples),
-/// starting at `(0, r_1)`. Closed form of the trapezoid sum:
-/// `(Σ_k r_k − r_N/2 + r_1/2) / N`.
+/// sample: `(1/N) Σ_{k=1..N} max(0, k − C)/k` with `C = N − E` correct samples.
 pub fn oracle_aurc(n: f64, n_err: f64) -> f64 {
     let correct = n - n_err;
-    if correct <= 0.0 {
-        return 1.0;
-    }
-    // r_k = 0 for k ≤ C (and C ≥ 1, so r_1 = 0).
+    // r_k = 0 for k ≤ C.
     let mut sum = 0.0f64;
     let mut k = correct + 1.0;
     while k <= n {
         sum += (k - correct) / k;
         k += 1.0;
     }
-    (sum - (n_err / n) / 2.0) / n
+    if n > 0.0 {
+        sum / n
+    } else {
+        0.0
+    }
 }
 
-/// The risk–coverage curve of `scores` as `(coverage, risk)` points: the start point
-/// `(0, r₁)` and one point per distinct score. Empty when a score is NaN or the lengths
-/// differ.
+/// The risk–coverage curve of `scores` as `(coverage, risk)` points for plotting: the start
+/// point `(0, r₁)` and one point per distinct score (AURC is the rectangle mean of the
+/// per-row risks, not the area under these segments). Empty when a score is NaN or the
+/// lengths differ.
 pub fn risk_coverage_curve(scores: &[f64], errors: &[bool]) -> Vec<(f64, f64)> {
     let ranking = match Ranking::new(scores) {
         Some(r) if scores.len() == errors.len() => r,
@@ -111,33 +127,73 @@ pub fn risk_coverage_curve(scores: &[f64], errors: &[bool]) -> Vec<(f64, f64)> {
 mod tests {
     use super::*;
 
-    /// The definition, literally: points per distinct score, trapezoid from (0, r₁).
-    fn aurc_by_definition(scores: &[f64], errors: &[bool]) -> f64 {
-        let pts = risk_coverage_curve(scores, errors);
-        pts.windows(2)
-            .map(|w| (w[1].0 - w[0].0) * (w[0].1 + w[1].1) / 2.0)
-            .sum()
+    /// The definition, literally: (1/N) Σ_k r_k in the given order (no ties).
+    fn aurc_in_order(errors: &[bool]) -> f64 {
+        let mut k_err = 0.0;
+        let mut sum = 0.0;
+        for (k, &e) in errors.iter().enumerate() {
+            k_err += f64::from(u8::from(e));
+            sum += k_err / (k + 1) as f64;
+        }
+        sum / errors.len() as f64
+    }
+
+    /// Every permutation of `v` (Heap's algorithm).
+    fn permutations(v: &mut Vec<usize>, k: usize, out: &mut Vec<Vec<usize>>) {
+        if k <= 1 {
+            out.push(v.clone());
+            return;
+        }
+        for i in 0..k {
+            permutations(v, k - 1, out);
+            let j = if k.is_multiple_of(2) { i } else { 0 };
+            v.swap(j, k - 1);
+        }
     }
 
     #[test]
-    fn aurc_by_hand_with_ties() {
-        // Sorted: 0.1 (ok), 0.2 (err, ok tied), 0.9 (err).
-        // Points: (1/4, 0), (3/4, 1/3), (1, 1/2); start (0, 0).
+    fn aurc_with_ties_is_the_mean_over_orders_within_ties() {
+        // Sorted: 0.1 (ok), then 0.2 (err, ok) tied, then 0.9 (err).
+        // Orders of the tie: (err, ok) gives r = 0, 1/2, 1/3, 2/4; (ok, err) gives
+        // r = 0, 0, 1/3, 2/4. Mean over the two: (1/4)(0 + 1/4 + 1/3 + 1/2).
         let s = [0.2, 0.1, 0.9, 0.2];
         let e = [true, false, true, false];
         let m = SelectiveMetrics::of_scores(&s, &e).unwrap();
-        let expect = 0.25 * 0.0 + 0.5 * (0.0 + 1.0 / 3.0) / 2.0 + 0.25 * (1.0 / 3.0 + 0.5) / 2.0;
+        let expect = (0.25 + 1.0 / 3.0 + 0.5) / 4.0;
         assert!((m.aurc - expect).abs() < 1e-15, "{} vs {expect}", m.aurc);
-        assert!((m.aurc - aurc_by_definition(&s, &e)).abs() < 1e-15);
+        // The same as averaging the literal rectangle sum over all 24 row orders with
+        // ties broken by position (lm-polygraph's stable sort).
+        let mut all = Vec::new();
+        permutations(&mut (0..4).collect(), 4, &mut all);
+        let mean = all
+            .iter()
+            .map(|p| {
+                let mut idx = p.clone();
+                idx.sort_by(|&a, &b| s[a].total_cmp(&s[b]));
+                aurc_in_order(&idx.iter().map(|&i| e[i]).collect::<Vec<_>>())
+            })
+            .sum::<f64>()
+            / all.len() as f64;
+        assert!((m.aurc - mean).abs() < 1e-15, "{} vs {mean}", m.aurc);
+    }
+
+    #[test]
+    fn without_ties_aurc_is_the_rectangle_mean() {
+        let s = [0.05, 0.1, 0.2, 0.3, 0.4, 0.5];
+        let e = [true, false, false, true, false, false];
+        let m = SelectiveMetrics::of_scores(&s, &e).unwrap();
+        // r = 1, 1/2, 1/3, 2/4, 2/5, 2/6: the most confident row counts once, not 1.5×.
+        let expect = (1.0 + 0.5 + 1.0 / 3.0 + 0.5 + 0.4 + 1.0 / 3.0) / 6.0;
+        assert!((m.aurc - expect).abs() < 1e-15, "{} vs {expect}", m.aurc);
+        assert!((m.aurc - aurc_in_order(&e)).abs() < 1e-15);
     }
 
     #[test]
     fn oracle_matches_its_definition() {
-        for (n, e) in [(10usize, 3usize), (7, 1), (5, 4), (1, 0), (4, 0)] {
-            // The oracle's curve is the curve of a score that puts errors last, untied.
-            let scores: Vec<f64> = (0..n).map(|i| i as f64).collect();
+        for (n, e) in [(10usize, 3usize), (7, 1), (5, 4), (1, 0), (4, 0), (3, 3)] {
+            // The oracle is the rectangle mean of the order that puts every error last.
             let errors: Vec<bool> = (0..n).map(|i| i >= n - e).collect();
-            let direct = aurc_by_definition(&scores, &errors);
+            let direct = aurc_in_order(&errors);
             let closed = oracle_aurc(n as f64, e as f64);
             assert!(
                 (direct - closed).abs() < 1e-15,
@@ -154,10 +210,11 @@ mod tests {
         let m = SelectiveMetrics::of_scores(&perfect, &e).unwrap();
         assert!(m.e_aurc.abs() < 1e-15);
         assert!((m.prr.unwrap() - 1.0).abs() < 1e-12);
-        // A constant score is one point at coverage 1: AURC = error rate, PRR = 0.
+        // A constant score: every order of the rows is equally likely, so the expected
+        // risk at every k is the error rate: AURC = 0.4, PRR = 0, AUC = ½.
         let m = SelectiveMetrics::of_scores(&[0.5; 5], &e).unwrap();
         assert!((m.aurc - 0.4).abs() < 1e-15);
-        assert_eq!(m.prr, Some(0.0));
+        assert!(m.prr.unwrap().abs() < 1e-15);
         assert_eq!(m.roc_auc, Some(0.5));
     }
 

@@ -27,6 +27,29 @@ pub struct InspectSettings {
     pub activation: Option<Activation>,
 }
 
+/// `features`: labelled texts through the user's ONNX classifier into a feature file.
+#[derive(Debug, Clone)]
+pub struct FeaturesSettings {
+    /// The fine-tuned sequence classifier as one ONNX file (LoRA merged).
+    pub model: PathBuf,
+    /// Its tokenizer.json.
+    pub tokenizer: PathBuf,
+    /// Labelled texts (JSON Lines).
+    pub texts: PathBuf,
+    /// PEFT adapter directory or safetensors file holding the classification head.
+    pub checkpoint: PathBuf,
+    /// The feature file to write.
+    pub out: PathBuf,
+    /// Truncation length in tokens (`None`: tokenizer.json's own).
+    pub max_length: Option<usize>,
+    /// Texts per model run.
+    pub batch_size: usize,
+    /// Threads for ONNX Runtime and the tokenizer (`None`: all cores).
+    pub threads: Option<usize>,
+    /// The dense head's activation when the user overrides the checkpoint's.
+    pub activation: Option<Activation>,
+}
+
 /// `fit`: inputs, the output directory and the resolved fit hyperparameters.
 #[derive(Debug, Clone)]
 pub struct FitSettings {
@@ -111,8 +134,11 @@ pub struct ValidateSettings {
     pub fit: PathBuf,
     /// The report to check against the schema (`None`: the fit directory's).
     pub report: Option<PathBuf>,
-    /// A previous report whose headline metrics must not have regressed.
+    /// A previous fit directory (or its `report.json`) whose AdUE test error ROC-AUC must
+    /// not have dropped by more than `margin`.
     pub baseline: Option<PathBuf>,
+    /// The non-inferiority margin of the gate (error ROC-AUC).
+    pub margin: f64,
 }
 
 /// `report`: the summary of a fit directory, optionally as HTML.

@@ -12,9 +12,11 @@
 //! spec, SHA-256 of the input files), then [`parity`] (every row through ONNX
 //! Runtime against `Head::logits / probabilities / uncertainty`, the
 //! Mahalanobis reference and `U ≤ τ`, within the tolerances of CONTRACT §4).
-//! The list is a plain `Vec<Check>` so later stages can append their own.
+//! The list is a plain `Vec<Check>` so later stages can append their own. [`gate`] is the
+//! non-inferiority test behind `validate --baseline`.
 
 pub mod check;
+pub mod gate;
 pub mod ort_run;
 pub mod parity;
 pub mod provenance;

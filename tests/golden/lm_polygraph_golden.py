@@ -29,6 +29,9 @@ Conventions compared here (u = uncertainty, e = error flag, N rows):
 PRR of each convention uses the exact random baseline (error rate) and the rectangle
 oracle; `prr_lm_polygraph` is lm-polygraph's literal normalised value (Monte-Carlo random).
 
+The Rust test `tests/it/score_lm_polygraph.rs` holds the tool's AURC / E-AURC / PRR to these
+values at 1e-12 (`rect_tieavg`; lm-polygraph's own `rcc_auc` where no score is tied).
+
 Usage (numpy, safetensors; lm-polygraph installed with --no-deps, see requirements):
     python tests/golden/lm_polygraph_golden.py    # writes tests/golden/lm_polygraph_golden.json
 """
@@ -207,6 +210,9 @@ def main():
                 out["fixtures"][f"{case}/{split}/{m}"] = evaluate(u, e, lmpg, 50)
     for name, (u, e) in synthetic_cases().items():
         out["synthetic"][name] = evaluate(u, e, lmpg, 200)
+        # the vectors themselves, for the Rust test (numpy's generator is not reproducible there)
+        out["synthetic"][name]["u"] = [float(v) for v in u]
+        out["synthetic"][name]["e"] = [int(v) for v in e]
     out["tie_average_exact"] = exact_tie_average_check(lmpg)
     (HERE / "lm_polygraph_golden.json").write_text(json.dumps(out, indent=1) + "\n")
     print(f"{'case':<44} {'ties':>4} {'rcc-auc':>9} {'tieavg':>9} {'group':>9} {'trapez':>9} "

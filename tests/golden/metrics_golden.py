@@ -19,7 +19,11 @@ Conventions shared with the Rust code by specification (CONTRACT §5), not by co
   that has a Cholesky factor with (max L_ii / min L_ii)² ≤ 1e10;
 - temperature: minimise the NLL over ln T in [ln 0.01, ln 100], then Newton steps on 1/T;
 - ECE bins (k/15, (k+1)/15], edges computed as k/15; adaptive ECE: stable sort by
-  confidence, numpy.array_split into 15 chunks.
+  confidence, numpy.array_split into 15 chunks; debiased ECE (Kumar et al. 2019) with the
+  Gaussian expectation in closed form;
+- AURC: rectangle mean over rows, ties averaged over their orders (lm-polygraph's
+  RiskCoverageCurveAUC without ties; tests/golden/lm_polygraph_golden.py); E-AURC and PRR
+  with the discrete (one point per row) oracle and the exact random baseline (error rate).
 """
 import hashlib
 import json
@@ -32,6 +36,7 @@ from safetensors.torch import load_file
 from scipy.linalg import solve_triangular
 from scipy.optimize import minimize_scalar
 from scipy.special import log_softmax
+from scipy.stats import norm
 from sklearn.metrics import roc_auc_score
 
 HERE = pathlib.Path(__file__).resolve().parent
@@ -71,22 +76,28 @@ def roc_auc(u, e):
 
 
 def risk_coverage_area(u, e):
-    """Trapezoid area, one point per distinct score, curve starting at (0, first risk)."""
+    """AURC, rectangle mean (1/N) sum_k r_k (lm-polygraph's RiskCoverageCurveAUC), with a run
+    of g tied scores holding m errors, entered after k0 rows and E0 errors, contributing
+    sum_{j=1..g} (E0 + j*m/g) / (k0 + j): the mean over the orders within the tie."""
     n = len(u)
     order = np.argsort(u, kind="stable")
     us, es = u[order], e[order].astype(np.float64)
-    last = np.r_[np.nonzero(us[1:] != us[:-1])[0], n - 1]
-    k = last + 1.0
-    risk = np.cumsum(es)[last] / k
-    return float(np.trapezoid(np.r_[risk[0], risk], np.r_[0.0, k / n]))
+    starts = np.r_[0, np.nonzero(us[1:] != us[:-1])[0] + 1]
+    sizes = np.diff(np.r_[starts, n])
+    errs = np.add.reduceat(es, starts)
+    k0 = np.repeat(starts, sizes).astype(np.float64)          # rows before the run
+    e0 = np.repeat(np.cumsum(errs) - errs, sizes)             # errors before the run
+    j = np.arange(n) - k0 + 1                                 # position within the run
+    rate = np.repeat(errs / sizes, sizes)                     # m / g of the run
+    return float(np.sum((e0 + j * rate) / (k0 + j)) / n)
 
 
 def oracle_area(e):
+    """The discrete oracle: every correct row first, one point per row (rectangle mean)."""
     n = len(e)
-    es = np.sort(e.astype(np.float64))  # correct (0) first, one point per sample
+    es = np.sort(e.astype(np.float64))  # correct (0) first
     k = np.arange(1, n + 1, dtype=np.float64)
-    risk = np.cumsum(es) / k
-    return float(np.trapezoid(np.r_[risk[0], risk], np.r_[0.0, k / n]))
+    return float(np.mean(np.cumsum(es) / k))
 
 
 def selective(u, e):
@@ -97,6 +108,13 @@ def selective(u, e):
     return {"roc_auc": roc_auc(u, e), "aurc": a, "e_aurc": a - o, "prr": prr}
 
 
+def abs_normal_mean(m, s):
+    """E|X| for X ~ N(m, s^2); |m| when s = 0."""
+    if s == 0:
+        return abs(m)
+    return s * np.sqrt(2 / np.pi) * np.exp(-m * m / (2 * s * s)) + m * (1 - 2 * norm.cdf(-m / s))
+
+
 def calibration(logp, y):
     n = len(y)
     p = np.exp(logp)
@@ -105,13 +123,16 @@ def calibration(logp, y):
     correct = (pred == y).astype(np.float64)
     edges = np.arange(BINS + 1) / BINS
     b = np.searchsorted(edges[1:-1], conf, side="left")
-    ece, mce = 0.0, 0.0
+    ece, mce, noisy = 0.0, 0.0, 0.0
     for k in range(BINS):
         m = b == k
         if m.any():
-            gap = abs(correct[m].mean() - conf[m].mean())
-            ece += m.sum() / n * gap
+            acc, cb, nb = correct[m].mean(), conf[m].mean(), m.sum()
+            gap = abs(acc - cb)
+            ece += nb / n * gap
             mce = max(mce, gap)
+            # Kumar et al. 2019 (normal_debiased_ce), expectation in closed form
+            noisy += nb / n * abs_normal_mean(acc - cb, np.sqrt(acc * (1 - acc) / nb))
     aece = 0.0
     for chunk in np.array_split(np.argsort(conf, kind="stable"), BINS):
         if len(chunk):
@@ -120,6 +141,7 @@ def calibration(logp, y):
     return {
         "accuracy": float(correct.mean()),
         "ece": float(ece),
+        "ece_debiased": float(2 * ece - noisy),
         "adaptive_ece": float(aece),
         "mce": float(mce),
         "brier": float(((p - onehot) ** 2).sum(axis=1).mean()),

@@ -18,7 +18,7 @@ const LAYERS: &[&[&str]] = &[
     &["head"],
     &["load"],
     &["score", "onnx"],
-    &["fit"],
+    &["fit", "extract"],
     &["export"],
     &["validate"],
     &["report"],

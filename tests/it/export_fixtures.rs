@@ -7,7 +7,10 @@
 
 use std::path::PathBuf;
 
-use adue_compile::export::{certify, export, MahalanobisExport};
+use adue_compile::export::{
+    certify, export, CalibrationSet, CertifiedThreshold, MahalanobisExport, ReferenceScores,
+    ThresholdError,
+};
 use adue_compile::head::{Head, UeSpec};
 use adue_compile::load::{argmax, read_checkpoint, read_features, FeatureSet};
 use adue_compile::validate::{all_passed, validate, ValidateInputs};
@@ -105,6 +108,28 @@ fn spec(c: usize) -> UeSpec {
     }
 }
 
+/// Certifies on the fixture's val rows, the restarts placed by `U` on its train rows.
+fn certify_val(
+    f: &Fixture,
+    spec: &UeSpec,
+    errors: &[bool],
+    risk: f64,
+    delta: f64,
+) -> Result<CertifiedThreshold, ThresholdError> {
+    let u_val = f.head.uncertainty(f.val.features.view(), spec).to_vec();
+    let u_train = f.head.uncertainty(f.train.features.view(), spec).to_vec();
+    let cal = CalibrationSet {
+        split: "val",
+        scores: &u_val,
+        errors,
+    };
+    let reference = ReferenceScores {
+        source: "train",
+        scores: &u_train,
+    };
+    certify(&cal, &reference, risk, delta)
+}
+
 /// Every fixture: the exported model (with Mahalanobis and a certified threshold)
 /// passes every validate check on the whole test split.
 #[test]
@@ -115,7 +140,6 @@ fn fixture_test_split_parity() {
         let c = f.head.num_classes();
         let spec = spec(c);
         let m = mahalanobis(&f.train, c);
-        let u_val = f.head.uncertainty(f.val.features.view(), &spec).to_vec();
         // The tiny reader-coverage cases have 50–75 calibration rows: a 10% risk
         // cannot be certified on so few, so they are asked for 45% at δ = 0.2.
         let (risk, delta) = if f.val.features.nrows() >= 300 {
@@ -123,7 +147,7 @@ fn fixture_test_split_parity() {
         } else {
             (0.45, 0.2)
         };
-        let t = certify(&u_val, &errors(&f.head, &f.val), risk, delta, "val").unwrap();
+        let t = certify_val(&f, &spec, &errors(&f.head, &f.val), risk, delta).unwrap();
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("head.onnx");
         let mut meta = metadata(&f.files[0].1);
@@ -181,12 +205,11 @@ fn fixture_threshold_holds_on_test_split() {
     for case in cases {
         let f = read(&case);
         let spec = spec(f.head.num_classes());
-        let u_val = f.head.uncertainty(f.val.features.view(), &spec).to_vec();
         let u_test: Array1<f32> = f.head.uncertainty(f.test.features.view(), &spec);
         let (e_val, e_test) = (errors(&f.head, &f.val), errors(&f.head, &f.test));
         for target in [0.03, 0.05, 0.08, 0.1] {
             for delta in [0.05, 0.1] {
-                let t = match certify(&u_val, &e_val, target, delta, "val") {
+                let t = match certify_val(&f, &spec, &e_val, target, delta) {
                     Ok(t) => t,
                     Err(e) => {
                         eprintln!("{case:17} {target:6} {delta:5} not certified: {e}");

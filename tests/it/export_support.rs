@@ -131,6 +131,8 @@ pub fn median_threshold(u: &[f32]) -> CertifiedThreshold {
         risk_upper_bound: 0.05,
         level: 0.05,
         candidates_certified: 1,
+        restarts: vec![s[0]],
+        restart_source: "a test".to_string(),
     }
 }
 

@@ -63,7 +63,11 @@ fn folds_are_stratified_on_the_error_flag_and_partition_the_rows() {
     assert_eq!(cv.fold_errors.iter().sum::<usize>(), errors);
     for (&rows, &errs) in cv.fold_rows.iter().zip(&cv.fold_errors) {
         assert!((80..=80).contains(&rows), "{:?}", cv.fold_rows);
-        assert!(errs == errors / 5 || errs == errors.div_ceil(5), "{:?}", cv.fold_errors);
+        assert!(
+            errs == errors / 5 || errs == errors.div_ceil(5),
+            "{:?}",
+            cv.fold_errors
+        );
     }
     // The same partition as the public fold function gives.
     let folds = adue_compile::fit::stratified_folds(&p.train.errors(), 5, 0, 0).unwrap();
@@ -110,14 +114,25 @@ fn selects_the_best_mean_fold_auc_and_refits_on_all_rows() {
             .quiet(true)
             .check()
             .unwrap();
-        let refit =
-            refit_config(&params, &p.head, &p.train.data(), cfg, out.selected.best_epoch).unwrap();
+        let refit = refit_config(
+            &params,
+            &p.head,
+            &p.train.data(),
+            cfg,
+            out.selected.best_epoch,
+        )
+        .unwrap();
         assert_eq!(refit, out.ue, "dense={dense}");
         assert_eq!(out.ue.spec.lambda, cfg.lambda);
         // ... and not the same as one pass more or fewer, or another fold's rows.
-        let other =
-            refit_config(&params, &p.head, &p.train.data(), cfg, out.selected.best_epoch + 1)
-                .unwrap();
+        let other = refit_config(
+            &params,
+            &p.head,
+            &p.train.data(),
+            cfg,
+            out.selected.best_epoch + 1,
+        )
+        .unwrap();
         assert_ne!(other.head, out.ue.head);
     }
 }

@@ -120,3 +120,70 @@ fn fuzz_regressions_onnx_model() {
         "{e}"
     );
 }
+
+#[test]
+fn fuzz_regressions_texts() {
+    check("texts", drivers::texts, drivers::TEXTS_NAME);
+    // The driver accepts a real file (3 classes) and names the line of a bad row.
+    let real = std::fs::read(root().join("fixtures/bbc-bert-linear/texts/val.jsonl")).unwrap();
+    assert_eq!(drivers::texts(&real), Ok(()));
+    let e = drivers::texts(b"{\"text\": \"a\", \"label\": 0}\n{\"text\": \"b\", \"label\": 3}")
+        .unwrap_err();
+    assert!(
+        e.starts_with("texts.jsonl:2: \"label\" 3 is out of range"),
+        "{e}"
+    );
+}
+
+/// A model holding the fuzz heads' linear matrix in a `Gemm` (`transB = 1`) fed from
+/// `input_ids` (structure only: it is never run).
+fn locator_model() -> Vec<u8> {
+    use adue_compile::onnx::pb::{AttributeProto, GraphProto, ModelProto, NodeProto};
+    use adue_compile::onnx::tensor_data::f32_tensor;
+    let w = drivers::locator_matrix(drivers::LOCATOR_CLASSES, drivers::LOCATOR_DIM, 0);
+    let values: Vec<f32> = w.iter().copied().collect();
+    let info = adue_compile::extract::graph::tensor_value;
+    let node =
+        |op: &str, inputs: &[&str], output: &str, attribute: Vec<AttributeProto>| NodeProto {
+            op_type: Some(op.into()),
+            input: inputs.iter().map(|s| s.to_string()).collect(),
+            output: vec![output.into()],
+            attribute,
+            ..NodeProto::default()
+        };
+    let int = |name: &str, v: i64| AttributeProto {
+        name: Some(name.into()),
+        i: Some(v),
+        ..AttributeProto::default()
+    };
+    let model = ModelProto {
+        ir_version: Some(8),
+        graph: Some(GraphProto {
+            input: vec![info("input_ids", 7)],
+            node: vec![
+                node("Cast", &["input_ids"], "x", vec![int("to", 1)]),
+                node("Gemm", &["x", "w"], "logits", vec![int("transB", 1)]),
+            ],
+            initializer: vec![f32_tensor("w", &[3, 4], &values)],
+            output: vec![info("logits", 1)],
+            ..GraphProto::default()
+        }),
+        ..ModelProto::default()
+    };
+    adue_compile::onnx::encode_model(&model)
+}
+
+#[test]
+fn fuzz_regressions_head_locator() {
+    check("head_locator", drivers::head_locator, drivers::MODEL_NAME);
+    assert_eq!(drivers::head_locator(&locator_model()), Ok(()));
+    // A real export: its weights are external (side file not kept), and no head matches.
+    let real = std::fs::read(root().join("tests/data/onnx/minilm-cls.onnx")).unwrap();
+    let e = drivers::head_locator(&real).unwrap_err();
+    assert!(
+        e.starts_with("model.onnx: external data is not supported"),
+        "{e}"
+    );
+    let e = drivers::head_locator(b"\x08\x01").unwrap_err();
+    assert!(e.starts_with("model.onnx: ONNX model"), "{e}");
+}

@@ -5,6 +5,7 @@
 //! lists the cases and their outcomes; print its table with
 //! `HOSTILE_TABLE=1 cargo test --test it hostile -- --nocapture`.
 
+mod features;
 mod forge;
 mod harness;
 
@@ -94,7 +95,7 @@ fn validate(c: &Ctx, onnx: &Path, features: &Path) -> Vec<OsString> {
 
 /// The corpus.
 pub fn corpus() -> Vec<Case> {
-    vec![
+    let mut cases = vec![
         // --- safetensors structure: truncation and lying headers -------------------------
         Case {
             name: "empty-file",
@@ -840,7 +841,9 @@ pub fn corpus() -> Vec<Case> {
             },
             expect: Expect::Rejected(&["not valid JSON"]),
         },
-    ]
+    ];
+    cases.extend(features::cases());
+    cases
 }
 
 /// The subcommand and the flags of a case, as in the README's "command" column.

@@ -105,6 +105,33 @@ fn fit_export_validate_on_every_main_fixture() {
             ],
         );
         assert_exit(&o, 0);
+        // The certificate: τ on `val`, restarts fixed from U on the training rows.
+        let line = stdout(&o);
+        assert!(
+            line.contains("threshold: tau = ") && line.contains("certified on 'val'"),
+            "{case}: {line}"
+        );
+        let model = std::fs::read(&onnx).unwrap();
+        let meta = String::from_utf8_lossy(&model);
+        assert!(
+            meta.contains("restart_source=the U quantiles of the fitted head on")
+                && meta.contains("train.safetensors"),
+            "{case}: no restart source in the metadata"
+        );
+        // An unreachable target: exit 2, stating the smallest certifiable risk as uncertified.
+        let o = export(
+            &dir,
+            &tmp.path().join("unreachable.onnx"),
+            &["--target-risk", "0.001", "--delta", "0.1"],
+        );
+        assert_exit(&o, 2);
+        assert!(
+            stderr(&o).contains("the smallest target risk this procedure certifies")
+                && stderr(&o).contains("uncertified (chosen after seeing the calibration data)"),
+            "{case}: {}",
+            stderr(&o)
+        );
+        assert!(!tmp.path().join("unreachable.onnx").exists());
         let o = validate(&dir, &onnx, &fixture(case, "test.safetensors"), &[]);
         assert_exit(&o, 0);
         let out = stdout(&o);
@@ -155,7 +182,9 @@ fn artifacts_are_byte_identical_across_runs_and_threads() {
     );
 }
 
-/// `validate` exits 1 when the features are not the hashed ones or the report regressed.
+/// `validate` exits 1 when the features are not the hashed ones or AdUE's test ROC-AUC
+/// dropped beyond the margin against `--baseline` (paired DeLong on the same hashed rows;
+/// unpaired on different ones; exit 2 without test scores, never a fallback to val).
 #[test]
 fn validate_fails_on_unhashed_features_and_regression() {
     let case = MAIN_CASES[0];
@@ -182,25 +211,105 @@ fn validate_fails_on_unhashed_features_and_regression() {
         stdout(&o)
     );
 
-    // A baseline whose interval lies above the new value: a regression.
-    let mut base = report(&dir);
-    let v = roc_auc(&base, "adue", "test");
-    base["methods"]["adue"]["test"]["roc_auc"]["ci95"] = serde_json::json!([v + 0.01, v + 0.02]);
-    let base_path = tmp.path().join("baseline.json");
-    std::fs::write(&base_path, serde_json::to_vec(&base).unwrap()).unwrap();
-    let o = validate(&dir, &onnx, &test, &[&"--baseline", &base_path]);
-    assert_exit(&o, 1);
-    assert!(
-        stdout(&o)
+    // Its own fit directory as the baseline: the same hashed rows and scores, D = 0, SE = 0.
+    let gate_line = |o: &std::process::Output, verdict: &str| -> String {
+        stdout(o)
             .lines()
-            .any(|l| l.starts_with("FAIL") && l.contains("regression.adue.test.roc_auc")),
-        "{}",
-        stdout(&o)
+            .find(|l| l.starts_with(verdict) && l.contains("gate.adue.test.roc_auc"))
+            .unwrap_or_else(|| panic!("no {verdict} gate line:\n{}", stdout(o)))
+            .to_string()
+    };
+    let o = validate(&dir, &onnx, &test, &[&"--baseline", &dir]);
+    assert_exit(&o, 0);
+    let line = gate_line(&o, "PASS");
+    assert!(
+        line.contains("paired DeLong on the same 600 test rows")
+            && line.contains("D = +0.0000, SE 0.0000")
+            && line.contains("margin 0.01"),
+        "{line}"
+    );
+    // The report.json form of --baseline reads the scores beside it.
+    let o = validate(
+        &dir,
+        &onnx,
+        &test,
+        &[&"--baseline", &dir.join("report.json")],
+    );
+    assert_exit(&o, 0);
+
+    // A baseline whose AdUE ranked every test error above every correct row: the new
+    // run's AUC is lower by its whole shortfall from 1, a regression at the default margin,
+    // not at a margin of 0.5.
+    let base = tmp.path().join("base");
+    std::fs::create_dir(&base).unwrap();
+    for f in adue_compile::fit_dir::FILES {
+        std::fs::copy(dir.join(f), base.join(f)).unwrap();
+    }
+    let mut scores = adue_compile::fit_dir::FitDir::new(&base).scores().unwrap();
+    let t = scores.iter_mut().find(|s| s.split == "test").unwrap();
+    let perfect = t.errors.mapv(|e| if e { 1.0 } else { 0.0 });
+    t.uncertainty.insert("adue".into(), perfect);
+    let bytes = adue_compile::score::scores_to_bytes(&scores).unwrap();
+    std::fs::write(base.join("scores.safetensors"), bytes).unwrap();
+    let o = validate(&dir, &onnx, &test, &[&"--baseline", &base]);
+    assert_exit(&o, 1);
+    let line = gate_line(&o, "FAIL");
+    let new_auc = roc_auc(&report(&dir), "adue", "test");
+    assert!(
+        line.contains("AUC old 1.0000")
+            && line.contains(&format!("new {new_auc:.4}"))
+            && line.contains(&format!("D = {:+.4}", 1.0 - new_auc)),
+        "{line}"
+    );
+    let o = validate(
+        &dir,
+        &onnx,
+        &test,
+        &[&"--baseline", &base, &"--margin", &"0.5"],
+    );
+    assert_exit(&o, 0);
+
+    // Different test files (the baseline records another hash): unpaired, said so.
+    let mut rb = report(&base);
+    rb["inputs"]["test"]["sha256"] = serde_json::json!("0".repeat(64));
+    std::fs::write(base.join("report.json"), serde_json::to_vec(&rb).unwrap()).unwrap();
+    let o = validate(
+        &dir,
+        &onnx,
+        &test,
+        &[&"--baseline", &base, &"--margin", &"0.5"],
+    );
+    assert_exit(&o, 0);
+    let line = gate_line(&o, "PASS");
+    assert!(
+        line.contains("unpaired DeLong") && line.contains("different test files"),
+        "{line}"
     );
 
-    // Its own report as the baseline is no regression.
-    let own = dir.join("report.json");
-    assert_exit(&validate(&dir, &onnx, &test, &[&"--baseline", &own]), 0);
+    // A baseline without test scores: bad input (exit 2), never a fallback to val.
+    scores.retain(|s| s.split != "test");
+    let bytes = adue_compile::score::scores_to_bytes(&scores).unwrap();
+    std::fs::write(base.join("scores.safetensors"), bytes).unwrap();
+    let o = validate(&dir, &onnx, &test, &[&"--baseline", &base]);
+    assert_exit(&o, 2);
+    let err = stderr(&o);
+    assert!(
+        err.contains("has no `test` scores") && err.contains("selection-biased"),
+        "{err}"
+    );
+    // A margin outside (0, 1) is bad input too.
+    let o = validate(
+        &dir,
+        &onnx,
+        &test,
+        &[&"--baseline", &dir, &"--margin", &"0"],
+    );
+    assert_exit(&o, 2);
+    assert!(
+        stderr(&o).contains("--margin must be in (0, 1)"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 /// A failed fit (bad grid file) exits 2, names the file, and leaves no output behind.

@@ -52,10 +52,21 @@ fn contract_key_paths_exist() {
         }
     }
     for s in ["val", "test"] {
-        for metric in ["accuracy", "ece", "adaptive_ece", "mce", "brier", "nll"] {
+        for metric in [
+            "accuracy",
+            "ece",
+            "ece_debiased",
+            "adaptive_ece",
+            "brier",
+            "nll",
+        ] {
             assert!(get(&format!("calibration.{s}.{metric}.value")).is_number());
-            assert!(get(&format!("calibration.{s}.temperature.{metric}.value")).is_number());
+            assert!(get(&format!("calibration.{s}.{metric}.ci95")).is_array());
+            assert!(get(&format!("calibration.{s}.{metric}.ci_method")).is_string());
         }
+        // MCE: a point value, no interval.
+        assert!(get(&format!("calibration.{s}.mce.value")).is_number());
+        assert!(get(&format!("calibration.{s}.mce")).get("ci95").is_none());
         assert!(
             get(&format!("calibration.{s}.temperature.value"))
                 .as_f64()
@@ -71,6 +82,47 @@ fn contract_key_paths_exist() {
         ))
         .is_array());
     }
+    // After temperature scaling: metrics on test; on val (where T was fitted) a reason.
+    for metric in [
+        "accuracy",
+        "ece",
+        "ece_debiased",
+        "adaptive_ece",
+        "mce",
+        "brier",
+        "nll",
+    ] {
+        assert!(get(&format!("calibration.test.temperature.{metric}.value")).is_number());
+        assert!(get("calibration.val.temperature").get(metric).is_none());
+    }
+    assert!(get("calibration.val.temperature.reason")
+        .as_str()
+        .unwrap()
+        .contains("in-sample"));
+    // Interval methods, as the README's coverage study chose them.
+    assert_eq!(get("calibration.test.ece.ci_method"), "basic");
+    assert_eq!(get("calibration.test.ece_debiased.ci_method"), "percentile");
+    assert_eq!(get("calibration.test.adaptive_ece.ci_method"), "basic");
+    assert_eq!(get("methods.adue.test.roc_auc.ci_method"), "percentile");
+    // AdUE's numbers on the selection split are labelled.
+    let biased: Vec<&str> = get("selection_biased")
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        biased,
+        [
+            "fit.selected.val_roc_auc",
+            "methods.adue.val",
+            "comparisons.adue_vs_mahalanobis.val",
+            "comparisons.adue_vs_softmax_response.val"
+        ]
+    );
+    for k in ["aurc", "e_aurc", "prr", "ece_debiased", "intervals"] {
+        assert!(get(&format!("conventions.{k}")).is_string(), "{k}");
+    }
     for k in ["alpha", "beta", "lr", "epochs", "lambda", "val_roc_auc"] {
         assert!(!get(&format!("fit.selected.{k}")).is_null(), "{k}");
     }
@@ -84,7 +136,7 @@ fn contract_key_paths_exist() {
         );
         assert!(get(&format!("inputs.{s}.path")).is_string());
     }
-    assert_eq!(get("schema_version"), "1.0.0");
+    assert_eq!(get("schema_version"), adue_compile::report::SCHEMA_VERSION);
     assert_eq!(get("bootstrap.resamples"), 50);
 
     // And the schema defines them (not merely allows them through).
@@ -153,6 +205,27 @@ fn schema_rejects_what_the_contract_forbids() {
         "/data/test/error_rate",
     );
     reject(&|v| v["unexpected"] = 1.into(), "unexpected");
+    // MCE has no interval; an interval method must be one of the three.
+    reject(
+        &|v| v["calibration"]["test"]["mce"]["ci95"] = serde_json::json!([0.1, 0.2]),
+        "/calibration/test/mce",
+    );
+    reject(
+        &|v| v["calibration"]["test"]["ece"]["ci_method"] = "normal".into(),
+        "/calibration/test/ece/ci_method",
+    );
+    // After-temperature metrics and a reason for their absence exclude each other.
+    reject(
+        &|v| v["calibration"]["test"]["temperature"]["reason"] = "x".into(),
+        "/calibration/test/temperature",
+    );
+    reject(
+        &|v| {
+            let t = v["calibration"]["test"]["temperature"]["ece"].clone();
+            v["calibration"]["val"]["temperature"]["ece"] = t;
+        },
+        "/calibration/val/temperature",
+    );
 }
 
 #[test]
@@ -171,7 +244,13 @@ fn identical_runs_give_identical_bytes_and_round_trip() {
     assert_eq!(Report::read(&path).unwrap(), a);
     std::fs::write(
         &path,
-        ja.replace("\"schema_version\": \"1.0.0\"", "\"schema_version\": \"2\""),
+        ja.replace(
+            &format!(
+                "\"schema_version\": \"{}\"",
+                adue_compile::report::SCHEMA_VERSION
+            ),
+            "\"schema_version\": \"2\"",
+        ),
     )
     .unwrap();
     let e = Report::read(&path).unwrap_err();

@@ -111,3 +111,29 @@ pub fn python_has(modules: &[&str]) -> bool {
     }
     ok
 }
+
+/// The rebuilt end-to-end model of a fixture, `$ADUE_E2E_MODELS/<case>/model.onnx`
+/// (`eval "$(bash scripts/setup-e2e.sh)"` sets the variable; `scripts/test.sh` does it).
+/// A missing variable or file fails the test: the end-to-end tests are never skipped.
+pub fn e2e_model(case: &str) -> PathBuf {
+    let dir = std::env::var_os("ADUE_E2E_MODELS").unwrap_or_else(|| {
+        panic!(
+            "ADUE_E2E_MODELS is not set: run `eval \"$(bash scripts/setup-e2e.sh)\"` first \
+             (scripts/test.sh does) so that the end-to-end models exist"
+        )
+    });
+    let p = PathBuf::from(dir).join(case).join("model.onnx");
+    assert!(
+        p.is_file(),
+        "{} is missing: rebuild it with `eval \"$(bash scripts/setup-e2e.sh)\"`",
+        p.display()
+    );
+    p
+}
+
+/// `max_length` of a fixture's end-to-end tokenizer settings (`e2e/e2e.json`).
+pub fn e2e_max_length(case: &str) -> usize {
+    let text = std::fs::read_to_string(fixture(case, "e2e/e2e.json")).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    v["tokenizer"]["max_length"].as_u64().unwrap() as usize
+}

@@ -114,8 +114,7 @@ fn fit_export_validate_on_every_main_fixture() {
         let model = std::fs::read(&onnx).unwrap();
         let meta = String::from_utf8_lossy(&model);
         assert!(
-            meta.contains("restart_source=the U quantiles of the fitted head on")
-                && meta.contains("train.safetensors"),
+            meta.contains("restart_source=the U quantiles of `train/u/adue` in scores.safetensors"),
             "{case}: no restart source in the metadata"
         );
         // An unreachable target: exit 2, stating the smallest certifiable risk as uncertified.
@@ -406,26 +405,28 @@ fn python_onnxruntime_matches_the_reference_on_every_fixture() {
 
 #[test]
 fn a_validation_split_too_small_to_select_on_is_warned_about() {
-    // tiny-llama-576: 75 validation rows, 22 of them errors (below the 30 `fit` asks for).
+    // tiny-llama-576: 75 validation rows, 22 of them errors; hold-out selection splits them
+    // into a selection half (11 errors, 26 correct: below the 30 `fit` asks for) and a
+    // calibration half.
     let tmp = tempfile::tempdir().unwrap();
     let o = fit(
         "tiny-llama-576",
         &tmp.path().join("fit"),
-        &["--grid", "paper"],
+        &["--grid", "paper", "--selection", "holdout"],
     );
     assert_exit(&o, 0);
     let err = stderr(&o);
     assert!(
-        err.contains("warning: the validation split has 22 errors and 53 correct rows")
+        err.contains("warning: the selection split 'val_select' has 11 errors and 26 correct rows")
             && err.contains("selects among 144 configurations")
-            && err.contains("standard error of about 0.07"),
+            && err.contains("standard error of about 0.09"),
         "{err}"
     );
     // The same caveat is recorded for CI in report.json.
     let r = report(&tmp.path().join("fit"));
     let w = r["fit"]["warnings"][0].as_str().unwrap_or_default();
     assert!(
-        w.starts_with("the validation split has 22 errors"),
+        w.starts_with("the selection split 'val_select' has 11 errors"),
         "{}",
         r["fit"]
     );

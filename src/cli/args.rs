@@ -127,8 +127,10 @@ pub struct FitArgs {
     /// Output directory (created; existing files in it are replaced atomically).
     #[arg(long)]
     pub out: PathBuf,
-    /// Grid of configurations: `paper`, `quick`, or a JSON file.
-    #[arg(long, default_value = "quick")]
+    /// Grid of configurations: `default` (8 full-batch configurations, chosen for
+    /// cross-validated selection), `quick` (18 one-cycle configurations), `paper` (144), or a
+    /// JSON file.
+    #[arg(long, default_value = "default")]
     pub grid: String,
     /// SmoothMax sharpness λ: replaces the grid's λ values by this one (default: the grid's;
     /// 100 for grid blocks without λ).

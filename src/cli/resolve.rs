@@ -56,10 +56,9 @@ impl FitArgs {
     /// The settings of `fit`: reads and validates `--grid`, resolves `--threads` (default:
     /// the machine's parallelism).
     pub fn settings(&self) -> anyhow::Result<FitSettings> {
-        let mut grid = match self.grid.as_str() {
-            "paper" => Grid::paper(),
-            "quick" => Grid::quick(),
-            file => Grid::from_json_file(Path::new(file))?,
+        let mut grid = match Grid::named(&self.grid) {
+            Some(grid) => grid,
+            None => Grid::from_json_file(Path::new(&self.grid))?,
         };
         // `--lambda` is checked (finite, > 0) with the other fit parameters.
         if let Some(lambda) = self.lambda {

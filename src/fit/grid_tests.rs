@@ -37,6 +37,27 @@ fn quick_grid_spans_beta_from_001_to_1() {
 }
 
 #[test]
+fn default_grid_is_full_batch_around_the_reference_fit() {
+    let g = Grid::default_cv();
+    g.validate().unwrap();
+    let c = g.configurations();
+    assert_eq!(c.len(), 8);
+    assert!(c
+        .iter()
+        .all(|c| c.schedule == Schedule::FullBatch && c.epochs == 300 && c.beta == 0.01));
+    // The fixed reference of issue 13 is one of its configurations.
+    assert!(c
+        .iter()
+        .any(|c| (c.alpha, c.lr, c.lambda) == (0.1, 1e-3, 30.0)));
+    // Checkpoints every 10 steps up to 300.
+    assert_eq!(c[0].checkpoints(), (1..=30).map(|k| 10 * k).collect::<Vec<_>>());
+    assert_eq!(Grid::named("default"), Some(g));
+    assert_eq!(Grid::named("quick"), Some(Grid::quick()));
+    assert_eq!(Grid::named("paper"), Some(Grid::paper()));
+    assert_eq!(Grid::named("grid.json"), None);
+}
+
+#[test]
 fn blocks_lambda_and_schedule_from_a_file() {
     let path = Path::new("g.json");
     let one = Grid::from_json_bytes(

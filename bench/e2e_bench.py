@@ -111,10 +111,13 @@ def bench_latency(case, models, grafted, threads, batch, rounds):
         sessions["grafted"] = session(pathlib.Path(grafted) / case / "full.onnx", threads)
     feeds = {k: {i.name: feed_all[i.name] for i in s.get_inputs()} for k, s in sessions.items()}
     times = {k: [] for k in sessions}
+    order = list(sessions)
     for r in range(rounds + 5):
-        for k, s in sessions.items():  # interleaved, so both see the same machine load
+        # Interleaved, so both see the same machine load; the order alternates per round so
+        # that neither model always runs second (warm caches).
+        for k in order if r % 2 == 0 else order[::-1]:
             start = time.perf_counter()
-            s.run(None, feeds[k])
+            sessions[k].run(None, feeds[k])
             if r >= 5:
                 times[k].append((time.perf_counter() - start) * 1e3)
     result = dict(case=case, threads=threads, batch=batch, seq=int(feed_all["input_ids"].shape[1]), rounds=rounds,
@@ -122,6 +125,10 @@ def bench_latency(case, models, grafted, threads, batch, rounds):
     if grafted:
         result["grafted_ms"] = statistics.median(times["grafted"])
         result["overhead"] = result["grafted_ms"] / result["original_ms"] - 1
+        # Per-round ratio (both runs of a round see nearly the same load), then the median:
+        # less sensitive to load drift across the run than the ratio of the two medians.
+        ratios = [g / o for g, o in zip(times["grafted"], times["original"])]
+        result["paired_overhead"] = statistics.median(ratios) - 1
     return result
 
 
@@ -152,7 +159,8 @@ def main():
                     r = bench_latency(case, models, args.grafted, threads, batch, args.rounds)
                     r.update(kind="latency", loadavg=os.getloadavg()[0])
                     results.append(r)
-                    extra = f"  grafted {r['grafted_ms']:.2f} ms  overhead {100 * r['overhead']:+.1f} %" if args.grafted else ""
+                    extra = (f"  grafted {r['grafted_ms']:.2f} ms  overhead {100 * r['overhead']:+.1f} % "
+                             f"(paired {100 * r['paired_overhead']:+.1f} %)") if args.grafted else ""
                     print(f"latency  {case:17} threads {threads} batch {batch:2} seq {r['seq']}  original "
                           f"{r['original_ms']:.2f} ms{extra}  (load {r['loadavg']:.1f})")
     if args.json:

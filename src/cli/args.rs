@@ -182,6 +182,14 @@ pub struct ExportArgs {
     /// Allowed probability that the risk guarantee fails.
     #[arg(long, requires = "target_risk")]
     pub delta: Option<f64>,
+    /// The user's classifier ONNX (one file, LoRA merged): write it with the UE head grafted
+    /// on (its inputs and outputs kept, `probabilities`, `uncertainty`, … added).
+    #[arg(long)]
+    pub graft: Option<PathBuf>,
+    /// The checkpoint the fit used, to tell a `score` head (last token) from a `classifier`
+    /// (token 0) with --graft (default: the checkpoint recorded in the fit's report).
+    #[arg(long, requires = "graft")]
+    pub checkpoint: Option<PathBuf>,
 }
 
 /// `validate` flags.
@@ -190,9 +198,28 @@ pub struct ValidateArgs {
     /// The exported ONNX head.
     #[arg(long)]
     pub onnx: PathBuf,
-    /// Features to run through ONNX Runtime and the reference.
-    #[arg(long)]
-    pub features: PathBuf,
+    /// Features to run through ONNX Runtime and the reference (a standalone head).
+    #[arg(long, required_unless_present = "texts", conflicts_with = "texts")]
+    pub features: Option<PathBuf>,
+    /// Labelled texts (JSON Lines) to run through a grafted model (`export --graft`) and
+    /// its original (--model, --tokenizer).
+    #[arg(long, requires_all = ["model", "tokenizer"])]
+    pub texts: Option<PathBuf>,
+    /// The original classifier ONNX the model was grafted onto (with --texts).
+    #[arg(long, requires = "texts")]
+    pub model: Option<PathBuf>,
+    /// Its tokenizer.json (with --texts).
+    #[arg(long, requires = "texts")]
+    pub tokenizer: Option<PathBuf>,
+    /// Truncation length in tokens with --texts (default: tokenizer.json's own).
+    #[arg(long, requires = "texts", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_length: Option<u32>,
+    /// Texts per model run with --texts.
+    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..))]
+    pub batch_size: u32,
+    /// ONNX Runtime and tokenizer threads with --texts (default: all cores).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    pub threads: Option<u32>,
     /// The fit directory the ONNX head was exported from.
     #[arg(long)]
     pub fit: PathBuf,

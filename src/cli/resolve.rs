@@ -7,7 +7,7 @@ use crate::fit::Grid;
 use crate::head::Activation;
 use crate::settings::{
     ExportSettings, FeaturesSettings, FitSettings, InspectSettings, ReportSettings, RiskTarget,
-    Selection, ValidateSettings,
+    Selection, TextsInput, ValidateInput, ValidateSettings,
 };
 
 use super::args::{
@@ -104,6 +104,8 @@ impl ExportArgs {
                 (Some(risk), Some(delta)) => Some(RiskTarget { risk, delta }),
                 _ => None,
             },
+            graft: self.graft.clone(),
+            checkpoint: self.checkpoint.clone(),
         }
     }
 }
@@ -113,7 +115,22 @@ impl ValidateArgs {
     pub fn settings(&self) -> ValidateSettings {
         ValidateSettings {
             onnx: self.onnx.clone(),
-            features: self.features.clone(),
+            input: match (&self.features, &self.texts, &self.model, &self.tokenizer) {
+                (_, Some(texts), Some(model), Some(tokenizer)) => {
+                    ValidateInput::Texts(TextsInput {
+                        texts: texts.clone(),
+                        model: model.clone(),
+                        tokenizer: tokenizer.clone(),
+                        max_length: self.max_length.map(|n| n as usize),
+                        batch_size: self.batch_size as usize,
+                        threads: self.threads.map(|n| n as usize),
+                    })
+                }
+                // clap requires --features unless --texts (with --model and --tokenizer).
+                (features, _, _, _) => {
+                    ValidateInput::Features(features.clone().unwrap_or_default())
+                }
+            },
             fit: self.fit.clone(),
             report: self.report.clone(),
             baseline: self.baseline.clone(),

@@ -2,13 +2,26 @@
 //!
 //! [`GraphBuilder`] collects nodes (in the order they are added, which must be
 //! topological), initializers and the IO signature; free functions build the
-//! individual protobuf messages. Nothing here knows about heads: that is
-//! [`super::model`].
+//! individual protobuf messages ([`crate::onnx::pb`]). Nothing here knows about heads:
+//! that is [`super::model`].
+//!
+//! Callers name values locally (`ue/lambda_p`); the builder writes each local name with
+//! its prefix (empty for a standalone head, e.g. `adue/` for a fragment grafted onto a
+//! user's graph), except the *external* names it was given: values of the surrounding
+//! graph the fragment reads, and the public outputs it writes. The builder also knows the
+//! opset it writes for, so that [`GraphBuilder::reduce`] picks the node form valid there.
 
-use super::pb::{
-    self, tensor_shape_proto::dimension, tensor_shape_proto::Dimension, type_proto, AttributeProto,
-    AttributeType, DataType, NodeProto, TensorProto, TensorShapeProto, TypeProto, ValueInfoProto,
+use std::collections::BTreeSet;
+
+use crate::onnx::pb::{
+    tensor_shape_proto::dimension, tensor_shape_proto::Dimension, type_proto, AttributeProto,
+    AttributeType, DataType, GraphProto, NodeProto, TensorProto, TensorShapeProto, TypeProto,
+    ValueInfoProto,
 };
+
+/// First ai.onnx opset whose `Reduce*` operators (other than `ReduceSum`) take `axes` as
+/// an input rather than an attribute.
+pub const REDUCE_AXES_INPUT_OPSET: i64 = 18;
 
 /// One dimension of a declared graph input or output.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,21 +36,22 @@ pub enum Dim {
 pub fn initializer_f32(name: &str, dims: &[usize], data: &[f32]) -> TensorProto {
     let raw_data = data.iter().flat_map(|v| v.to_le_bytes()).collect();
     TensorProto {
-        name: name.to_string(),
+        name: Some(name.to_string()),
         dims: dims.iter().map(|&d| d as i64).collect(),
-        data_type: DataType::Float as i32,
-        raw_data,
+        data_type: Some(DataType::Float as i32),
+        raw_data: Some(raw_data),
         ..Default::default()
     }
 }
 
-/// An int64 initializer of shape `[values.len()]` (e.g. the `axes` input of a Reduce op).
-pub fn initializer_i64(name: &str, values: &[i64]) -> TensorProto {
+/// An int64 initializer of shape `dims` (e.g. `[1]` for the `axes` input of a Reduce op,
+/// `[]` for a scalar index).
+pub fn initializer_i64(name: &str, dims: &[usize], values: &[i64]) -> TensorProto {
     TensorProto {
-        name: name.to_string(),
-        dims: vec![values.len() as i64],
-        data_type: DataType::Int64 as i32,
-        raw_data: values.iter().flat_map(|v| v.to_le_bytes()).collect(),
+        name: Some(name.to_string()),
+        dims: dims.iter().map(|&d| d as i64).collect(),
+        data_type: Some(DataType::Int64 as i32),
+        raw_data: Some(values.iter().flat_map(|v| v.to_le_bytes()).collect()),
         ..Default::default()
     }
 }
@@ -45,9 +59,19 @@ pub fn initializer_i64(name: &str, values: &[i64]) -> TensorProto {
 /// An integer attribute.
 pub fn attr_int(name: &str, value: i64) -> AttributeProto {
     AttributeProto {
-        name: name.to_string(),
-        r#type: AttributeType::Int as i32,
+        name: Some(name.to_string()),
+        r#type: Some(AttributeType::Int as i32),
         i: Some(value),
+        ..Default::default()
+    }
+}
+
+/// An integer-list attribute.
+pub fn attr_ints(name: &str, values: &[i64]) -> AttributeProto {
+    AttributeProto {
+        name: Some(name.to_string()),
+        r#type: Some(AttributeType::Ints as i32),
+        ints: values.to_vec(),
         ..Default::default()
     }
 }
@@ -55,8 +79,8 @@ pub fn attr_int(name: &str, value: i64) -> AttributeProto {
 /// A float attribute.
 pub fn attr_float(name: &str, value: f32) -> AttributeProto {
     AttributeProto {
-        name: name.to_string(),
-        r#type: AttributeType::Float as i32,
+        name: Some(name.to_string()),
+        r#type: Some(AttributeType::Float as i32),
         f: Some(value),
         ..Default::default()
     }
@@ -71,50 +95,94 @@ pub fn tensor_type(elem: DataType, dims: &[Dim]) -> TypeProto {
                 Dim::Fixed(n) => dimension::Value::DimValue(*n as i64),
                 Dim::Symbolic(s) => dimension::Value::DimParam(s.clone()),
             }),
-            denotation: String::new(),
+            denotation: None,
         })
         .collect();
     TypeProto {
         value: Some(type_proto::Value::TensorType(type_proto::Tensor {
-            elem_type: elem as i32,
+            elem_type: Some(elem as i32),
             shape: Some(TensorShapeProto { dim }),
         })),
-        denotation: String::new(),
+        denotation: None,
     }
 }
 
 /// A graph input or output declaration.
 pub fn value_info(name: &str, elem: DataType, dims: &[Dim]) -> ValueInfoProto {
     ValueInfoProto {
-        name: name.to_string(),
+        name: Some(name.to_string()),
         r#type: Some(tensor_type(elem, dims)),
-        doc_string: String::new(),
+        ..Default::default()
     }
 }
 
-/// Accumulates a graph. Node and value names are chosen by the caller and must be
-/// unique; [`GraphBuilder::node`] returns the output name so calls chain.
-#[derive(Debug, Default)]
+/// An int64 `[k]` initializer holding reduction axes, made by [`GraphBuilder::axes`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Axes {
+    /// Its local name.
+    pub name: String,
+    /// The axes.
+    pub values: Vec<i64>,
+}
+
+/// Accumulates a graph. Local names are chosen by the caller and must be unique;
+/// [`GraphBuilder::node`] returns the (local) output name so calls chain.
+#[derive(Debug)]
 pub struct GraphBuilder {
-    graph: pb::GraphProto,
+    graph: GraphProto,
+    prefix: String,
+    external: BTreeSet<String>,
+    opset: i64,
 }
 
 impl GraphBuilder {
-    /// An empty graph called `name`.
-    pub fn new(name: &str) -> Self {
+    /// An empty standalone graph called `name`, for ai.onnx `opset`: names are written as
+    /// given.
+    pub fn new(name: &str, opset: i64) -> Self {
         GraphBuilder {
-            graph: pb::GraphProto {
-                name: name.to_string(),
+            graph: GraphProto {
+                name: Some(name.to_string()),
                 ..Default::default()
             },
+            prefix: String::new(),
+            external: BTreeSet::new(),
+            opset,
         }
     }
 
-    /// Adds an initializer and returns its name.
-    pub fn initializer(&mut self, tensor: TensorProto) -> String {
-        let name = tensor.name.clone();
+    /// An empty fragment for a graph of ai.onnx `opset`: every local name is written as
+    /// `prefix` + name, except the names in `external` (values of the surrounding graph the
+    /// fragment reads, and the outputs it makes public), which are written as given.
+    pub fn fragment(prefix: &str, opset: i64, external: &[&str]) -> Self {
+        GraphBuilder {
+            graph: GraphProto::default(),
+            prefix: prefix.to_string(),
+            external: external.iter().map(|s| s.to_string()).collect(),
+            opset,
+        }
+    }
+
+    /// The ai.onnx opset the graph is written for.
+    pub fn opset(&self) -> i64 {
+        self.opset
+    }
+
+    /// The name written for local name `local` (the empty name, an omitted optional
+    /// input, stays empty).
+    pub fn global(&self, local: &str) -> String {
+        if local.is_empty() || self.external.contains(local) {
+            local.to_string()
+        } else {
+            format!("{}{local}", self.prefix)
+        }
+    }
+
+    /// Adds an initializer (named locally) and returns its local name.
+    pub fn initializer(&mut self, mut tensor: TensorProto) -> String {
+        let local = tensor.name().to_string();
+        tensor.name = Some(self.global(&local));
         self.graph.initializer.push(tensor);
-        name
+        local
     }
 
     /// Adds a float32 initializer and returns its name.
@@ -127,6 +195,16 @@ impl GraphBuilder {
         self.initializer(initializer_f32(name, &[], &[value]))
     }
 
+    /// Adds an int64 `[k]` initializer `name` holding `values`, for [`GraphBuilder::reduce`]
+    /// and `Squeeze`.
+    pub fn axes(&mut self, name: &str, values: &[i64]) -> Axes {
+        let name = self.initializer(initializer_i64(name, &[values.len()], values));
+        Axes {
+            name,
+            values: values.to_vec(),
+        }
+    }
+
     /// Adds the node `op(inputs) -> output` named `output` and returns `output`.
     /// An empty input name skips an optional input.
     pub fn node(
@@ -136,29 +214,51 @@ impl GraphBuilder {
         output: &str,
         attributes: Vec<AttributeProto>,
     ) -> String {
+        let global = self.global(output);
         self.graph.node.push(NodeProto {
-            input: inputs.iter().map(|s| s.to_string()).collect(),
-            output: vec![output.to_string()],
-            name: output.to_string(),
-            op_type: op.to_string(),
+            input: inputs.iter().map(|s| self.global(s)).collect(),
+            output: vec![global.clone()],
+            name: Some(global),
+            op_type: Some(op.to_string()),
             attribute: attributes,
             ..Default::default()
         });
         output.to_string()
     }
 
+    /// Adds a `Reduce*` node over `axes`, in the form valid at the builder's opset: `axes`
+    /// as an input from [`REDUCE_AXES_INPUT_OPSET`] on, as an attribute before.
+    pub fn reduce(
+        &mut self,
+        op: &str,
+        input: &str,
+        axes: &Axes,
+        keepdims: bool,
+        output: &str,
+    ) -> String {
+        let keep = attr_int("keepdims", i64::from(keepdims));
+        if self.opset >= REDUCE_AXES_INPUT_OPSET {
+            self.node(op, &[input, &axes.name], output, vec![keep])
+        } else {
+            let attrs = vec![attr_ints("axes", &axes.values), keep];
+            self.node(op, &[input], output, attrs)
+        }
+    }
+
     /// Declares a graph input.
     pub fn input(&mut self, name: &str, elem: DataType, dims: &[Dim]) {
-        self.graph.input.push(value_info(name, elem, dims));
+        let v = value_info(&self.global(name), elem, dims);
+        self.graph.input.push(v);
     }
 
     /// Declares a graph output.
     pub fn output(&mut self, name: &str, elem: DataType, dims: &[Dim]) {
-        self.graph.output.push(value_info(name, elem, dims));
+        let v = value_info(&self.global(name), elem, dims);
+        self.graph.output.push(v);
     }
 
-    /// The finished graph.
-    pub fn finish(self) -> pb::GraphProto {
+    /// The finished graph (for a fragment: its nodes, initializers and outputs, to splice).
+    pub fn finish(self) -> GraphProto {
         self.graph
     }
 }
@@ -171,10 +271,10 @@ mod tests {
     fn float_initializer_is_little_endian_raw_data() {
         let t = initializer_f32("w", &[2], &[1.0, -2.5]);
         assert_eq!(t.dims, vec![2]);
-        assert_eq!(t.data_type, DataType::Float as i32);
+        assert_eq!(t.data_type, Some(DataType::Float as i32));
         assert_eq!(
-            t.raw_data,
-            [1.0f32.to_le_bytes(), (-2.5f32).to_le_bytes()].concat()
+            t.raw_data.as_deref(),
+            Some(&[1.0f32.to_le_bytes(), (-2.5f32).to_le_bytes()].concat()[..])
         );
         assert!(t.float_data.is_empty());
     }
@@ -198,5 +298,43 @@ mod tests {
         );
         let back = ValueInfoProto::decode(v.encode_to_vec().as_slice()).unwrap();
         assert_eq!(back, v);
+    }
+
+    #[test]
+    fn fragment_prefixes_local_names_but_not_external_ones() {
+        let mut g = GraphBuilder::fragment("adue/", 18, &["h", "uncertainty"]);
+        let w = g.weight("ue.w", &[1], &[2.0]);
+        let x = g.node("Mul", &["h", &w], "ue/x", vec![]);
+        g.node("Relu", &[&x, ""], "uncertainty", vec![]);
+        let graph = g.finish();
+        assert_eq!(graph.initializer[0].name(), "adue/ue.w");
+        assert_eq!(graph.node[0].input, ["h", "adue/ue.w"]);
+        assert_eq!(graph.node[0].output, ["adue/ue/x"]);
+        assert_eq!(graph.node[0].name(), "adue/ue/x");
+        assert_eq!(graph.node[1].input, ["adue/ue/x", ""]);
+        assert_eq!(graph.node[1].output, ["uncertainty"]);
+    }
+
+    #[test]
+    fn reduce_takes_axes_as_input_from_opset_18_and_as_attribute_before() {
+        for (opset, inputs, attrs) in [(18, 2, 1), (21, 2, 1), (17, 1, 2), (13, 1, 2)] {
+            let mut g = GraphBuilder::new("g", opset);
+            let axes = g.axes("axes", &[1]);
+            g.reduce("ReduceMax", "x", &axes, true, "y");
+            let graph = g.finish();
+            let n = &graph.node[0];
+            assert_eq!(
+                (n.input.len(), n.attribute.len()),
+                (inputs, attrs),
+                "{opset}"
+            );
+            if opset < REDUCE_AXES_INPUT_OPSET {
+                assert_eq!(n.attribute[0].name(), "axes");
+                assert_eq!(n.attribute[0].ints, [1]);
+            } else {
+                assert_eq!(n.input[1], "axes");
+            }
+            assert_eq!(n.attribute.last().unwrap().i, Some(1));
+        }
     }
 }

@@ -8,7 +8,7 @@
 
 use ndarray::{Array1, Array2, ArrayView2, Axis};
 
-use super::graph::{attr_float, attr_int, GraphBuilder};
+use super::graph::{attr_float, attr_int, Axes, GraphBuilder};
 use super::ExportError;
 
 /// A fitted Mahalanobis scorer in whitened form (CONTRACT §5 baseline).
@@ -81,8 +81,14 @@ impl MahalanobisExport {
     }
 
     /// Adds the scorer to `g`, reading `input` and writing `output` (`[batch]`).
-    /// `axes` names an int64 `[1]` initializer holding the class axis.
-    pub(crate) fn add_to_graph(&self, g: &mut GraphBuilder, input: &str, axes: &str, output: &str) {
+    /// `axes` is the int64 `[1]` initializer holding the class axis.
+    pub(crate) fn add_to_graph(
+        &self,
+        g: &mut GraphBuilder,
+        input: &str,
+        axes: &Axes,
+        output: &str,
+    ) {
         let (d, c) = (self.input_dim(), self.whitened_means.nrows());
         let center = g.weight("mahalanobis.center", &[d], &to_vec(&self.center));
         let w = g.weight(
@@ -110,12 +116,7 @@ impl MahalanobisExport {
             "mahalanobis/z",
             vec![attr_int("transB", 1)],
         );
-        let zz = g.node(
-            "ReduceSumSquare",
-            &[&z, axes],
-            "mahalanobis/z_sq_norm",
-            vec![attr_int("keepdims", 1)],
-        );
+        let zz = g.reduce("ReduceSumSquare", &z, axes, true, "mahalanobis/z_sq_norm");
         // −2 z·m_c + ‖m_c‖² in one Gemm.
         let cross = g.node(
             "Gemm",
@@ -128,12 +129,7 @@ impl MahalanobisExport {
             ],
         );
         let d2 = g.node("Add", &[&cross, &zz], "mahalanobis/sq_dist", vec![]);
-        let dmin = g.node(
-            "ReduceMin",
-            &[&d2, axes],
-            "mahalanobis/min_sq_dist",
-            vec![attr_int("keepdims", 0)],
-        );
+        let dmin = g.reduce("ReduceMin", &d2, axes, false, "mahalanobis/min_sq_dist");
         // The expansion can round a tiny distance below zero; the true value is ≥ 0.
         g.node("Relu", &[&dmin], output, vec![]);
     }

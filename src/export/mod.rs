@@ -1,6 +1,6 @@
 //! Export: the original head and the fitted UE head as one ONNX file (CONTRACT §4).
 //!
-//! [`build_model`] turns an [`ExportSpec`] into an ONNX [`pb::ModelProto`]
+//! [`build_model`] turns an [`ExportSpec`] into an ONNX [`ModelProto`]
 //! (opset 18, IR 8, every weight an initializer, no external data),
 //! [`encode`] serialises it, and [`export`] writes it atomically. The same spec
 //! always gives the same bytes: metadata comes from a `BTreeMap`, initializers
@@ -9,11 +9,11 @@
 //!
 //! [`threshold`] certifies the rejection threshold behind the `accept` output.
 
+pub mod graft;
 pub mod graph;
 pub mod mahalanobis;
 pub mod metadata;
 pub mod model;
-pub mod pb;
 pub mod threshold;
 
 use std::collections::BTreeMap;
@@ -27,6 +27,7 @@ pub use threshold::{
 };
 
 use crate::head::{Head, UeHead};
+use crate::onnx::pb::ModelProto;
 use crate::output::{write_atomic, WriteError};
 
 /// Everything that goes into one exported file.
@@ -101,8 +102,8 @@ pub enum ExportError {
 }
 
 /// Serialises a model to protobuf bytes.
-pub fn encode(model: &pb::ModelProto) -> Vec<u8> {
-    prost::Message::encode_to_vec(model)
+pub fn encode(model: &ModelProto) -> Vec<u8> {
+    crate::onnx::encode_model(model)
 }
 
 /// Builds, encodes and atomically writes the model to `out`.

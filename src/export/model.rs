@@ -10,12 +10,12 @@
 
 use std::collections::BTreeMap;
 
-use super::graph::{attr_int, initializer_i64, Dim, GraphBuilder};
+use super::graph::{attr_int, Axes, Dim, GraphBuilder};
 use super::mahalanobis::{to_vec, to_vec_2d};
 use super::metadata::{self, exporter_entries};
-use super::pb::{DataType, ModelProto, OperatorSetIdProto, StringStringEntryProto};
 use super::{ExportError, ExportSpec};
 use crate::head::{Activation, Head, ShapeError};
+use crate::onnx::pb::{DataType, ModelProto, OperatorSetIdProto, StringStringEntryProto};
 
 /// ONNX IR version we write (ONNX 1.13, the first with opset 18).
 pub const IR_VERSION: i64 = 8;
@@ -84,7 +84,7 @@ fn check_head(name: &str, head: &Head) -> Result<(), ExportError> {
 }
 
 /// Checks the whole spec before anything is built.
-fn check_spec(spec: &ExportSpec) -> Result<(), ExportError> {
+pub(crate) fn check_spec(spec: &ExportSpec) -> Result<(), ExportError> {
     check_head("original", spec.original)?;
     check_head("ue", &spec.ue.head)?;
     let (o, u) = (spec.original, &spec.ue.head);
@@ -151,7 +151,7 @@ fn check_spec(spec: &ExportSpec) -> Result<(), ExportError> {
 /// [`HeadLayout`](crate::head::HeadLayout): `{prefix}.{key}` initializers (all of them first),
 /// then a `Gemm` per layer with a bias and a `MatMul` against the transposed weight
 /// (`{prefix}.{key}_t`) per layer without, each followed by its activation.
-fn add_head(g: &mut GraphBuilder, prefix: &str, head: &Head, input: &str, output: &str) {
+pub(crate) fn add_head(g: &mut GraphBuilder, prefix: &str, head: &Head, input: &str, output: &str) {
     let layers = head.layers();
     let weights: Vec<(String, Option<String>)> = head
         .layout()
@@ -226,7 +226,7 @@ fn add_gelu(g: &mut GraphBuilder, prefix: &str, x: &str) -> String {
 /// the runtime's `ReduceLogSumExp` does). Then `scale·(1 − t/λ) = scale − (scale/λ)·t`
 /// is one `[batch, 1] × [1, 1] + [1]` Gemm. Eight nodes: at batch 1 the per-node
 /// overhead is most of the cost.
-fn add_uncertainty(g: &mut GraphBuilder, spec: &ExportSpec, p: &str, axes: &str) -> String {
+fn add_uncertainty(g: &mut GraphBuilder, spec: &ExportSpec, p: &str, axes: &Axes) -> String {
     let s = &spec.ue.spec;
     let lambda = g.scalar("ue.lambda", s.lambda as f32);
     let slope = g.weight(
@@ -237,20 +237,45 @@ fn add_uncertainty(g: &mut GraphBuilder, spec: &ExportSpec, p: &str, axes: &str)
     let scale = g.weight("ue.scale", &[1], &[s.scale as f32]);
     let lo = g.scalar("ue.eps", s.eps as f32);
     let hi = g.scalar("ue.one_minus_eps", (1.0 - s.eps) as f32);
-    let keep = || vec![attr_int("keepdims", 1)];
     let lp = g.node("Mul", &[p, &lambda], "ue/lambda_p", vec![]);
-    let lm = g.node("ReduceMax", &[&lp, axes], "ue/lambda_max_p", keep());
+    let lm = g.reduce("ReduceMax", &lp, axes, true, "ue/lambda_max_p");
     let shifted = g.node("Sub", &[&lp, &lm], "ue/shifted", vec![]);
-    let lse = g.node(
-        "ReduceLogSumExp",
-        &[&shifted, axes],
-        "ue/log_sum_exp",
-        keep(),
-    );
+    let lse = g.reduce("ReduceLogSumExp", &shifted, axes, true, "ue/log_sum_exp");
     let t = g.node("Add", &[&lm, &lse], "ue/lambda_smooth_max", vec![]);
     let raw = g.node("Gemm", &[&t, &slope, &scale], "ue/unclamped", vec![]);
     let clipped = g.node("Clip", &[&raw, &lo, &hi], "ue/clipped", vec![]);
-    g.node("Squeeze", &[&clipped, axes], UNCERTAINTY, vec![])
+    g.node("Squeeze", &[&clipped, &axes.name], UNCERTAINTY, vec![])
+}
+
+/// Adds the UE head reading `features` (`[batch, D]`) and the outputs computed from it:
+/// `uncertainty`, then `mahalanobis` and `accept` when the spec asks for them. Returns
+/// each output added with its element type and dims, in order.
+pub(crate) fn add_ue_outputs(
+    g: &mut GraphBuilder,
+    spec: &ExportSpec,
+    features: &str,
+    axes: &Axes,
+    batch: &Dim,
+) -> Vec<(&'static str, DataType, Vec<Dim>)> {
+    add_head(g, "ue", &spec.ue.head, features, "ue/logits");
+    let ue_p = g.node(
+        "Softmax",
+        &["ue/logits"],
+        "ue/probabilities",
+        vec![attr_int("axis", 1)],
+    );
+    let u = add_uncertainty(g, spec, &ue_p, axes);
+    let mut outputs = vec![(UNCERTAINTY, DataType::Float, vec![batch.clone()])];
+    if let Some(m) = spec.mahalanobis {
+        m.add_to_graph(g, features, axes, MAHALANOBIS);
+        outputs.push((MAHALANOBIS, DataType::Float, vec![batch.clone()]));
+    }
+    if let Some(t) = spec.threshold {
+        let tau = g.scalar("threshold.tau", t.tau);
+        g.node("LessOrEqual", &[&u, &tau], ACCEPT, vec![]);
+        outputs.push((ACCEPT, DataType::Bool, vec![batch.clone()]));
+    }
+    outputs
 }
 
 /// Builds the model (see the module docs). Deterministic: the same spec gives the
@@ -259,9 +284,9 @@ pub fn build_model(spec: &ExportSpec) -> Result<ModelProto, ExportError> {
     check_spec(spec)?;
     let (d, c) = (spec.original.input_dim(), spec.original.num_classes());
     let batch = Dim::Symbolic(BATCH_DIM.to_string());
-    let mut g = GraphBuilder::new("adue_head");
+    let mut g = GraphBuilder::new("adue_head", OPSET);
     g.input(INPUT, DataType::Float, &[batch.clone(), Dim::Fixed(d)]);
-    let axes = g.initializer(initializer_i64("axes.class", &[1]));
+    let axes = g.axes("axes.class", &[1]);
 
     add_head(&mut g, "original", spec.original, INPUT, LOGITS);
     g.node(
@@ -270,15 +295,6 @@ pub fn build_model(spec: &ExportSpec) -> Result<ModelProto, ExportError> {
         PROBABILITIES,
         vec![attr_int("axis", 1)],
     );
-    add_head(&mut g, "ue", &spec.ue.head, INPUT, "ue/logits");
-    let ue_p = g.node(
-        "Softmax",
-        &["ue/logits"],
-        "ue/probabilities",
-        vec![attr_int("axis", 1)],
-    );
-    let u = add_uncertainty(&mut g, spec, &ue_p, &axes);
-
     let mut outputs = vec![
         (LOGITS, DataType::Float, vec![batch.clone(), Dim::Fixed(c)]),
         (
@@ -286,17 +302,8 @@ pub fn build_model(spec: &ExportSpec) -> Result<ModelProto, ExportError> {
             DataType::Float,
             vec![batch.clone(), Dim::Fixed(c)],
         ),
-        (UNCERTAINTY, DataType::Float, vec![batch.clone()]),
     ];
-    if let Some(m) = spec.mahalanobis {
-        m.add_to_graph(&mut g, INPUT, &axes, MAHALANOBIS);
-        outputs.push((MAHALANOBIS, DataType::Float, vec![batch.clone()]));
-    }
-    if let Some(t) = spec.threshold {
-        let tau = g.scalar("threshold.tau", t.tau);
-        g.node("LessOrEqual", &[&u, &tau], ACCEPT, vec![]);
-        outputs.push((ACCEPT, DataType::Bool, vec![batch.clone()]));
-    }
+    outputs.extend(add_ue_outputs(&mut g, spec, INPUT, &axes, &batch));
     for (name, elem, dims) in &outputs {
         g.output(name, *elem, dims);
     }
@@ -305,22 +312,33 @@ pub fn build_model(spec: &ExportSpec) -> Result<ModelProto, ExportError> {
     let mut props: BTreeMap<String, String> = spec.metadata.clone();
     props.extend(exporter_entries(spec, &names));
     Ok(ModelProto {
-        ir_version: IR_VERSION,
+        ir_version: Some(IR_VERSION),
         opset_import: vec![OperatorSetIdProto {
-            domain: String::new(),
-            version: OPSET,
+            domain: Some(String::new()),
+            version: Some(OPSET),
         }],
-        producer_name: "adue-compile".to_string(),
-        producer_version: env!("CARGO_PKG_VERSION").to_string(),
-        domain: "ai.adue".to_string(),
-        model_version: 1,
-        doc_string: "AdUE uncertainty head (Zabolotnyi et al., 2025, arXiv 2505.15443) \
-                     next to the original classification head"
-            .to_string(),
+        producer_name: Some("adue-compile".to_string()),
+        producer_version: Some(env!("CARGO_PKG_VERSION").to_string()),
+        domain: Some("ai.adue".to_string()),
+        model_version: Some(1),
+        doc_string: Some(
+            "AdUE uncertainty head (Zabolotnyi et al., 2025, arXiv 2505.15443) \
+             next to the original classification head"
+                .to_string(),
+        ),
         graph: Some(g.finish()),
-        metadata_props: props
-            .into_iter()
-            .map(|(key, value)| StringStringEntryProto { key, value })
-            .collect(),
+        metadata_props: metadata_entries(props),
+        ..Default::default()
     })
+}
+
+/// `metadata_props` entries, in the map's (sorted) order.
+pub(crate) fn metadata_entries(props: BTreeMap<String, String>) -> Vec<StringStringEntryProto> {
+    props
+        .into_iter()
+        .map(|(key, value)| StringStringEntryProto {
+            key: Some(key),
+            value: Some(value),
+        })
+        .collect()
 }

@@ -172,7 +172,7 @@ fn pool(
 }
 
 /// An id tensor of type `ty`.
-fn id_tensor(ty: IdType, shape: [usize; 2], values: &[i64]) -> Result<DynValue, String> {
+pub fn id_tensor(ty: IdType, shape: [usize; 2], values: &[i64]) -> Result<DynValue, String> {
     let made = match ty {
         IdType::I64 => Tensor::from_array((shape, values.to_vec())).map(|t| t.into_dyn()),
         IdType::I32 => {

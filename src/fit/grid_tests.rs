@@ -50,7 +50,10 @@ fn default_grid_is_full_batch_around_the_reference_fit() {
         .iter()
         .any(|c| (c.alpha, c.lr, c.lambda) == (0.1, 1e-3, 30.0)));
     // Checkpoints every 10 steps up to 300.
-    assert_eq!(c[0].checkpoints(), (1..=30).map(|k| 10 * k).collect::<Vec<_>>());
+    assert_eq!(
+        c[0].checkpoints(),
+        (1..=30).map(|k| 10 * k).collect::<Vec<_>>()
+    );
     assert_eq!(Grid::named("default"), Some(g));
     assert_eq!(Grid::named("quick"), Some(Grid::quick()));
     assert_eq!(Grid::named("paper"), Some(Grid::paper()));

@@ -16,7 +16,7 @@ use super::adapter_config::{AdapterConfig, ADAPTER_CONFIG};
 use super::base_model::BaseModel;
 use super::digest::InputFile;
 use super::error::LoadError;
-use super::head_keys::{HeadLayout, KeyIndex, Role, PEFT_PREFIX};
+use super::head_keys::{CheckpointLayout, KeyIndex, Role, PEFT_PREFIX};
 use super::layer_reader::{check_classes, check_dense_shapes, LayerReader};
 use super::lora::LoraMerge;
 use super::model_config::{ModelConfig, MODEL_CONFIG};
@@ -86,7 +86,7 @@ pub fn read_checkpoint(
         merges: Vec::new(),
     };
     let (head, activation_source) = match head_layout {
-        HeadLayout::Dense => {
+        CheckpointLayout::Dense => {
             let dense = reader.layer("classifier.dense", true)?;
             let out = reader.layer("classifier.out_proj", true)?;
             check_dense_shapes(&dense, &out)?;
@@ -110,7 +110,7 @@ pub fn read_checkpoint(
             };
             (head, Some(src))
         }
-        HeadLayout::Score | HeadLayout::Classifier => {
+        CheckpointLayout::Score | CheckpointLayout::Classifier => {
             let module = head_layout.modules()[0];
             let l = reader.layer(module, false)?;
             check_classes(&l)?;
@@ -234,7 +234,7 @@ impl Layout {
 fn locate_base(
     file: &SafetensorsFile,
     index: &KeyIndex,
-    layout: HeadLayout,
+    layout: CheckpointLayout,
     config: Option<&AdapterConfig>,
 ) -> Result<Option<BaseModel>, LoadError> {
     let mut needed = Vec::new();

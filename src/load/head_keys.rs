@@ -112,9 +112,10 @@ fn finish(module: Vec<&str>, role: Role, copy: bool, original: bool) -> Option<P
     })
 }
 
-/// The supported head layouts, by canonical module names.
+/// How the checkpoint names its head modules (canonical module names); not to be confused
+/// with [`crate::head::HeadLayout`], the layer/tensor description of the loaded head.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum HeadLayout {
+pub(crate) enum CheckpointLayout {
     /// `classifier.dense` + `classifier.out_proj` (RoBERTa, ELECTRA).
     Dense,
     /// `score` (decoder LMs).
@@ -123,13 +124,13 @@ pub(crate) enum HeadLayout {
     Classifier,
 }
 
-impl HeadLayout {
+impl CheckpointLayout {
     /// Canonical modules of the layout, in forward order.
     pub fn modules(self) -> &'static [&'static str] {
         match self {
-            HeadLayout::Dense => &["classifier.dense", "classifier.out_proj"],
-            HeadLayout::Score => &["score"],
-            HeadLayout::Classifier => &["classifier"],
+            CheckpointLayout::Dense => &["classifier.dense", "classifier.out_proj"],
+            CheckpointLayout::Score => &["score"],
+            CheckpointLayout::Classifier => &["classifier"],
         }
     }
 }
@@ -166,11 +167,15 @@ impl KeyIndex {
         path: &Path,
         count: usize,
         keys: impl IntoIterator<Item = &'a str>,
-    ) -> Result<HeadLayout, LoadError> {
-        let found: Vec<HeadLayout> = [HeadLayout::Dense, HeadLayout::Score, HeadLayout::Classifier]
-            .into_iter()
-            .filter(|l| l.modules().iter().any(|m| self.has_module(m)))
-            .collect();
+    ) -> Result<CheckpointLayout, LoadError> {
+        let found: Vec<CheckpointLayout> = [
+            CheckpointLayout::Dense,
+            CheckpointLayout::Score,
+            CheckpointLayout::Classifier,
+        ]
+        .into_iter()
+        .filter(|l| l.modules().iter().any(|m| self.has_module(m)))
+        .collect();
         match found.as_slice() {
             [one] => Ok(*one),
             [] => Err(LoadError::NoHead {
@@ -295,7 +300,10 @@ mod tests {
         ];
         let idx = KeyIndex::build(keys);
         let p = Path::new("m.safetensors");
-        assert_eq!(idx.layout(p, 3, keys).unwrap(), HeadLayout::Classifier);
+        assert_eq!(
+            idx.layout(p, 3, keys).unwrap(),
+            CheckpointLayout::Classifier
+        );
         let (prec, key) = idx
             .pick(p, "classifier", Role::Weight, None)
             .unwrap()

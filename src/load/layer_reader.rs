@@ -11,7 +11,7 @@ use super::adapter_config::{AdapterConfig, ADAPTER_CONFIG};
 use super::base_model::BaseModel;
 use super::checkpoint::ADAPTER_WEIGHTS;
 use super::error::{sample_list, LoadError};
-use super::head_keys::{HeadLayout, KeyIndex, Precedence, Role};
+use super::head_keys::{CheckpointLayout, KeyIndex, Precedence, Role};
 use super::lora::{lora_scaling, merge_into, LoraModuleMerge};
 use super::safetensors_file::SafetensorsFile;
 use super::tensor_view::check_finite;
@@ -34,7 +34,7 @@ pub(super) struct LayerReader<'a> {
     /// Base-model files read (beyond the checkpoint's own).
     pub(super) files: Vec<PathBuf>,
     pub(super) config: Option<&'a AdapterConfig>,
-    pub(super) layout: HeadLayout,
+    pub(super) layout: CheckpointLayout,
     pub(super) keys: Vec<String>,
     pub(super) dtypes: BTreeSet<String>,
     pub(super) merges: Vec<LoraModuleMerge>,
@@ -114,7 +114,7 @@ impl<'a> LayerReader<'a> {
 
     /// Reads `module`'s weight (and bias; required when `needs_bias`) and merges its LoRA.
     pub(super) fn layer(&mut self, module: &str, needs_bias: bool) -> Result<Layer, LoadError> {
-        let kind = if self.layout == HeadLayout::Dense {
+        let kind = if self.layout == CheckpointLayout::Dense {
             "dense"
         } else {
             "linear"

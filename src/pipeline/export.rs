@@ -55,7 +55,12 @@ pub fn run(args: &ExportSettings, printer: &Printer) -> anyhow::Result<Outcome> 
         threshold: threshold.as_ref(),
         metadata: meta,
     };
-    export::export(&spec, &args.out)?;
+    match &args.graft {
+        None => export::export(&spec, &args.out)?,
+        Some(model) => {
+            super::graft::run(&spec, model, args, &report, printer)?;
+        }
+    }
     printer.stage(format!("export: wrote {}", args.out.display()));
     println!("{}", args.out.display());
     Ok(Outcome::Success)

@@ -14,30 +14,34 @@ use serde_json::Value;
 
 use super::baseline::{gate_check, GateRun};
 use super::Outcome;
-use crate::export::{model, pb};
+use crate::export::model;
 use crate::fit_dir::{FitDir, REPORT};
 use crate::load::{read_capped, read_features, MAX_JSON_BYTES, MAX_MODEL_BYTES};
+use crate::onnx::pb;
 use crate::report::InputFile;
-use crate::settings::{Printer, ValidateSettings};
-use crate::validate::{all_passed, validate, Check, Reference, ValidateInputs};
+use crate::settings::{Printer, ValidateInput, ValidateSettings};
+use crate::validate::{all_passed, validate_bytes, Check, Reference, ValidateInputs};
 
 /// Runs `validate`; prints one line per check; exit 1 when any fails.
 pub fn run(args: &ValidateSettings, printer: &Printer) -> anyhow::Result<Outcome> {
     let dir = FitDir::new(&args.fit);
     let heads = dir.heads()?;
     let recorded = dir.recorded_inputs()?;
-    let onnx = read_onnx(&args.onnx)?;
+    let (bytes, onnx) = read_onnx(&args.onnx)?;
     // The Mahalanobis reference is needed only when the model has that output.
-    let has_mahalanobis = onnx
-        .graph
-        .is_some_and(|g| g.output.iter().any(|o| o.name == model::MAHALANOBIS));
+    let has_mahalanobis = (onnx.graph.as_ref())
+        .is_some_and(|g| g.output.iter().any(|o| o.name() == model::MAHALANOBIS));
     let mahalanobis = if has_mahalanobis {
         Some(dir.mahalanobis()?)
     } else {
         None
     };
-    let features = read_features(&args.features)?;
-    features.check_against(&heads.original)?;
+    let reference = Reference {
+        original: &heads.original,
+        ue: &heads.ue,
+        mahalanobis: mahalanobis.as_ref(),
+    };
+    let hashed = hashed_inputs(&recorded);
     // Every input is read before the model runs: bad input fails fast, with exit 2.
     let report_path = args.report.clone().unwrap_or_else(|| dir.path(REPORT));
     let report = read_json(&report_path)?;
@@ -49,24 +53,34 @@ pub fn run(args: &ValidateSettings, printer: &Printer) -> anyhow::Result<Outcome
         }
         None => None,
     };
-    let hashed = hashed_inputs(&recorded);
-    let inputs = ValidateInputs {
-        onnx: &args.onnx,
-        features: features.features.view(),
-        reference: Reference {
-            original: &heads.original,
-            ue: &heads.ue,
-            mahalanobis: mahalanobis.as_ref(),
-        },
-        hashed_inputs: &hashed,
+    let mut checks = match &args.input {
+        ValidateInput::Features(path) => {
+            let features = read_features(path)?;
+            features.check_against(&heads.original)?;
+            let inputs = ValidateInputs {
+                onnx: &args.onnx,
+                features: features.features.view(),
+                reference,
+                hashed_inputs: &hashed,
+            };
+            printer.stage(format!(
+                "validate: {} rows of {} through ONNX Runtime",
+                features.rows(),
+                path.display()
+            ));
+            let mut checks = validate_bytes(&bytes, &inputs)?;
+            checks.push(features_hashed(&recorded, &features.sha256, path));
+            checks
+        }
+        ValidateInput::Texts(t) => {
+            let model = crate::validate::graft::ModelFile {
+                path: &args.onnx,
+                bytes: &bytes,
+                model: &onnx,
+            };
+            super::validate_texts::checks(t, model, reference, &hashed, printer)?
+        }
     };
-    printer.stage(format!(
-        "validate: {} rows of {} through ONNX Runtime",
-        features.rows(),
-        args.features.display()
-    ));
-    let mut checks = validate(&inputs)?;
-    checks.push(features_hashed(&recorded, &features.sha256, &args.features));
     checks.push(report_schema(&report, &report_path));
     checks.extend(gate);
     print_table(&checks);
@@ -80,16 +94,17 @@ pub fn run(args: &ValidateSettings, printer: &Printer) -> anyhow::Result<Outcome
 /// Reads and decodes the ONNX file. A file that is not an ONNX protobuf at all is bad
 /// input (exit 2), like a missing one; a model that decodes but breaks the contract is a
 /// failed check (exit 1).
-fn read_onnx(path: &Path) -> anyhow::Result<pb::ModelProto> {
+fn read_onnx(path: &Path) -> anyhow::Result<(Vec<u8>, pb::ModelProto)> {
     use prost::Message;
     let bytes = read_capped(path, MAX_MODEL_BYTES)
         .with_context(|| format!("cannot read {}", path.display()))?;
-    pb::ModelProto::decode(bytes.as_slice()).with_context(|| {
+    let model = pb::ModelProto::decode(bytes.as_slice()).with_context(|| {
         format!(
             "{}: not an ONNX model (the protobuf does not decode)",
             path.display()
         )
-    })
+    })?;
+    Ok((bytes, model))
 }
 
 fn read_json(path: &Path) -> anyhow::Result<Value> {

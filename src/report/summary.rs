@@ -37,10 +37,15 @@ pub fn render_summary(r: &Report) -> String {
             100.0 * d.error_rate.get(),
             d.classes_present
         );
-        let _ = writeln!(
-            out,
-            "{:<24} {:<26} {:<26} {:<26} {:<26}",
-            "method", "ROC-AUC [95% CI]", "AURC [95% CI]", "E-AURC [95% CI]", "PRR [95% CI]"
+        table_row(
+            &mut out,
+            "method",
+            [
+                "ROC-AUC [95% CI]",
+                "AURC [95% CI]",
+                "E-AURC [95% CI]",
+                "PRR [95% CI]",
+            ],
         );
         let mut notes = Vec::new();
         for (m, per_split) in &r.evaluation.methods {
@@ -51,14 +56,10 @@ pub fn render_summary(r: &Report) -> String {
                 Some(note) => format!("{m} ({note})"),
                 None => m.clone(),
             };
-            let _ = writeln!(
-                out,
-                "{:<24} {:<26} {:<26} {:<26} {:<26}",
-                name,
-                estimate(&mm.roc_auc),
-                estimate(&mm.aurc),
-                estimate(&mm.e_aurc),
-                estimate(&mm.prr)
+            table_row(
+                &mut out,
+                &name,
+                [&mm.roc_auc, &mm.aurc, &mm.e_aurc, &mm.prr].map(estimate),
             );
             for (name, e) in [("ROC-AUC", &mm.roc_auc), ("PRR", &mm.prr)] {
                 if let Some(why) = &e.reason {
@@ -71,20 +72,17 @@ pub fn render_summary(r: &Report) -> String {
             let _ = writeln!(out, "  note: {n}");
         }
         if let Some(c) = r.evaluation.calibration.get(split) {
-            let _ = writeln!(
-                out,
-                "\n{:<24} {:<26} {:<26} {:<26} {:<26}",
-                "calibration", "accuracy", "ECE (15 bins)", "debiased ECE", "adaptive ECE"
+            out.push('\n');
+            table_row(
+                &mut out,
+                "calibration",
+                ["accuracy", "ECE (15 bins)", "debiased ECE", "adaptive ECE"],
             );
             let row = |out: &mut String, name: &str, m: &CalibrationEstimates| {
-                let _ = writeln!(
+                table_row(
                     out,
-                    "{:<24} {:<26} {:<26} {:<26} {:<26}",
                     name,
-                    estimate(&m.accuracy),
-                    estimate(&m.ece),
-                    estimate(&m.ece_debiased),
-                    estimate(&m.adaptive_ece)
+                    [&m.accuracy, &m.ece, &m.ece_debiased, &m.adaptive_ece].map(estimate),
                 );
                 let _ = writeln!(
                     out,
@@ -158,4 +156,13 @@ pub fn render_summary(r: &Report) -> String {
         r.evaluation.bootstrap.method
     );
     out
+}
+
+/// One row of the summary's four-column tables: a 24-wide name, then 26-wide cells.
+fn table_row<S: AsRef<str>>(out: &mut String, name: &str, cells: [S; 4]) {
+    let _ = write!(out, "{name:<24}");
+    for c in &cells {
+        let _ = write!(out, " {:<26}", c.as_ref());
+    }
+    out.push('\n');
 }

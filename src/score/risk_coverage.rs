@@ -68,14 +68,18 @@ impl SelectiveMetrics {
 pub fn aurc_from_groups(groups: impl Iterator<Item = Group>) -> Option<(f64, f64, f64)> {
     let (mut sum, mut k, mut k_err) = (0.0f64, 0.0f64, 0.0f64);
     for g in groups {
-        // Σ_{j=1..g} (E₀ + j·m/g)/(k₀ + j): the expected risk after the j-th row of the run
-        // over random orders within it is (E₀ + j·m/g)/(k₀ + j).
+        // Σ_{j=1..g} (E₀ + j·p)/(k₀ + j) with p = m/g, the expected risk after the j-th row of
+        // the run over random orders within it, rewritten as
+        // m + (E₀ − p·k₀)·Σ_{j=1..g} 1/(k₀ + j): the whole-number part m is added exactly, so
+        // a single run (constant scores) gives AURC = E/N, bit-equal to the random order's ē.
         let per_row = g.errors / g.total;
+        let mut harmonic = 0.0f64;
         let mut j = 1.0;
         while j <= g.total {
-            sum += (k_err + j * per_row) / (k + j);
+            harmonic += 1.0 / (k + j);
             j += 1.0;
         }
+        sum += g.errors + (k_err - per_row * k) * harmonic;
         k += g.total;
         k_err += g.errors;
     }

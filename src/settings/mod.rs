@@ -121,6 +121,10 @@ pub struct ExportSettings {
     pub with_mahalanobis: bool,
     /// Add the `accept` output, certified for this target.
     pub threshold: Option<RiskTarget>,
+    /// Graft the heads onto this classifier ONNX instead of writing a standalone head.
+    pub graft: Option<PathBuf>,
+    /// The checkpoint that tells the head's module (`score` or `classifier`) when grafting.
+    pub checkpoint: Option<PathBuf>,
 }
 
 /// `validate`: an ONNX file against its fit directory.
@@ -128,8 +132,8 @@ pub struct ExportSettings {
 pub struct ValidateSettings {
     /// The exported ONNX head.
     pub onnx: PathBuf,
-    /// Features to run through ONNX Runtime and the reference.
-    pub features: PathBuf,
+    /// What to run the model on.
+    pub input: ValidateInput,
     /// The fit directory the ONNX head was exported from.
     pub fit: PathBuf,
     /// The report to check against the schema (`None`: the fit directory's).
@@ -148,4 +152,30 @@ pub struct ReportSettings {
     pub fit: PathBuf,
     /// Where to write the HTML page.
     pub html: Option<PathBuf>,
+}
+
+/// What `validate` runs the model on.
+#[derive(Debug, Clone)]
+pub enum ValidateInput {
+    /// A feature file, for a standalone head.
+    Features(PathBuf),
+    /// Texts, for a grafted model and its original.
+    Texts(TextsInput),
+}
+
+/// `validate --texts`: a grafted model and its original on labelled texts.
+#[derive(Debug, Clone)]
+pub struct TextsInput {
+    /// Labelled texts (JSON Lines).
+    pub texts: PathBuf,
+    /// The original classifier ONNX.
+    pub model: PathBuf,
+    /// Its tokenizer.json.
+    pub tokenizer: PathBuf,
+    /// Truncation length (`None`: the tokenizer file's own).
+    pub max_length: Option<usize>,
+    /// Texts per model run.
+    pub batch_size: usize,
+    /// ONNX Runtime and tokenizer threads (`None`: all cores).
+    pub threads: Option<usize>,
 }

@@ -17,10 +17,12 @@
 
 pub mod check;
 pub mod gate;
+pub mod graft;
 pub mod ort_run;
 pub mod parity;
 pub mod provenance;
 pub mod structure;
+pub mod texts;
 
 use std::path::{Path, PathBuf};
 
@@ -85,6 +87,9 @@ pub enum ValidateError {
     /// An input file to check against its recorded SHA-256 could not be read.
     #[error(transparent)]
     Input(#[from] crate::load::LoadError),
+    /// The original model of a grafted one could not be run on the texts.
+    #[error(transparent)]
+    Original(#[from] crate::extract::ExtractError),
 }
 
 /// Runs every check on the file named in `inputs`.

@@ -99,8 +99,8 @@ fn run_session(
     Ok(out)
 }
 
-/// Reads one output value of the declared element type.
-fn extract(
+/// Reads one output value of the declared element type (float32 or bool).
+pub(crate) fn extract(
     value: &ort::value::DynValue,
     ty: Option<TensorElementType>,
 ) -> Result<OutputValues, String> {

@@ -7,13 +7,15 @@
 //! must equal `U_ref ≤ τ` except on rows whose `U_ref` lies within [`ABS_TOL`] of
 //! `τ`, where the two runtimes may legitimately round to different sides.
 
+use std::collections::BTreeMap;
+
 use ndarray::Array2;
 
 use super::ort_run::{run_model, OutputValues, RunFailure};
 use super::provenance::{metadata_map, recorded_threshold};
 use super::{Check, ValidateError, ValidateInputs};
 use crate::export::model::{ACCEPT, LOGITS, MAHALANOBIS, PROBABILITIES, UNCERTAINTY};
-use crate::export::pb::ModelProto;
+use crate::onnx::pb::ModelProto;
 
 /// Absolute tolerance for `probabilities` and `uncertainty`.
 pub const ABS_TOL: f64 = 1e-5;
@@ -114,7 +116,6 @@ pub fn check(
     checks: &mut Vec<Check>,
 ) -> Result<(), ValidateError> {
     let x = inputs.features;
-    let r = &inputs.reference;
     let outputs = match run_model(bytes, x)? {
         Ok(o) => {
             checks.push(Check::pass(
@@ -137,10 +138,26 @@ pub fn check(
             return Ok(());
         }
     };
+    compare_outputs(&outputs, LOGITS, model, inputs, checks);
+    Ok(())
+}
+
+/// Appends the `parity.*` checks of `outputs` (ONNX Runtime's, rows in the order of
+/// `inputs.features`) against the reference on `inputs.features`; `logits` names the
+/// output holding the original logits.
+pub(crate) fn compare_outputs(
+    outputs: &BTreeMap<String, OutputValues>,
+    logits: &str,
+    model: &ModelProto,
+    inputs: &ValidateInputs,
+    checks: &mut Vec<Check>,
+) {
+    let x = inputs.features;
+    let r = &inputs.reference;
     let (n, c) = (x.nrows(), r.original.num_classes());
     checks.push(compare(
-        LOGITS,
-        outputs.get(LOGITS),
+        logits,
+        outputs.get(logits),
         &flat(r.original.logits(x)),
         &[n, c],
         Tolerance::Relative(REL_TOL),
@@ -178,7 +195,6 @@ pub fn check(
     if let (Ok(Some(tau)), got) = (recorded_threshold(&meta), outputs.get(ACCEPT)) {
         checks.push(accept_check(got, &u, tau));
     }
-    Ok(())
 }
 
 fn accept_check(got: Option<&OutputValues>, u: &[f32], tau: f32) -> Check {

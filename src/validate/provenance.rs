@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use super::{Check, Reference, ValidateError};
 use crate::export::metadata::{self as keys, head_description, sha256_key};
 use crate::export::model::ACCEPT;
-use crate::export::pb::ModelProto;
 use crate::load::sha256_file;
+use crate::onnx::pb::ModelProto;
 
 /// `metadata_props` as a map (the last value wins for a repeated key, which the
 /// `metadata.keys` check reports).
@@ -15,7 +15,7 @@ pub fn metadata_map(model: &ModelProto) -> BTreeMap<&str, &str> {
     model
         .metadata_props
         .iter()
-        .map(|e| (e.key.as_str(), e.value.as_str()))
+        .map(|e| (e.key(), e.value()))
         .collect()
 }
 
@@ -153,7 +153,7 @@ fn threshold_check(model: &ModelProto, meta: &BTreeMap<&str, &str>, checks: &mut
     let has_accept = model
         .graph
         .as_ref()
-        .is_some_and(|g| g.output.iter().any(|o| o.name == ACCEPT));
+        .is_some_and(|g| g.output.iter().any(|o| o.name() == ACCEPT));
     checks.push(match (recorded_threshold(meta), has_accept) {
         (Err(e), _) => Check::fail("metadata.threshold", e),
         (Ok(Some(t)), true) => Check::pass(

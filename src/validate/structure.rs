@@ -9,10 +9,10 @@ use super::{Check, Reference};
 use crate::export::model::{
     ACCEPT, INPUT, IR_VERSION, LOGITS, MAHALANOBIS, OPSET, PROBABILITIES, UNCERTAINTY,
 };
-use crate::export::pb::{
-    tensor_shape_proto::dimension, type_proto, DataLocation, DataType, ModelProto, TensorProto,
-    ValueInfoProto,
+use crate::onnx::pb::{
+    tensor_shape_proto::dimension, type_proto, DataType, ModelProto, ValueInfoProto,
 };
+use crate::onnx::query::is_external;
 
 /// Operators an exported head may contain (all in the default ONNX domain).
 pub const ALLOWED_OPS: [&str; 17] = [
@@ -56,7 +56,9 @@ impl std::fmt::Display for Dim {
 /// Element type and shape of a tensor-typed value, `None` when it is not a tensor
 /// or has no shape.
 fn signature(v: &ValueInfoProto) -> Option<(i32, Vec<Dim>)> {
-    let type_proto::Value::TensorType(t) = v.r#type.as_ref()?.value.as_ref()?;
+    let type_proto::Value::TensorType(t) = v.r#type.as_ref()?.value.as_ref()? else {
+        return None;
+    };
     let dims = t
         .shape
         .as_ref()?
@@ -68,7 +70,7 @@ fn signature(v: &ValueInfoProto) -> Option<(i32, Vec<Dim>)> {
             _ => Dim::Unknown,
         })
         .collect();
-    Some((t.elem_type, dims))
+    Some((t.elem_type?, dims))
 }
 
 fn describe(sig: &Option<(i32, Vec<Dim>)>) -> String {
@@ -82,10 +84,6 @@ fn describe(sig: &Option<(i32, Vec<Dim>)>) -> String {
             format!("{elem} [{}]", dims.join(", "))
         }
     }
-}
-
-fn is_external(t: &TensorProto) -> bool {
-    t.data_location == DataLocation::External as i32 || !t.external_data.is_empty()
 }
 
 /// Decodes the model and appends the structural checks; `None` when it does not parse.
@@ -109,22 +107,22 @@ pub fn check(bytes: &[u8], reference: &Reference, checks: &mut Vec<Check>) -> Op
         format!(
             "{} bytes, producer {} {}, {} nodes, {} initializers",
             bytes.len(),
-            model.producer_name,
-            model.producer_version,
+            model.producer_name(),
+            model.producer_version(),
             graph.node.len(),
             graph.initializer.len()
         ),
     ));
     checks.push(Check::new(
         "onnx.ir_version",
-        model.ir_version >= IR_VERSION,
-        format!("IR version {} (need >= {IR_VERSION})", model.ir_version),
+        model.ir_version() >= IR_VERSION,
+        format!("IR version {} (need >= {IR_VERSION})", model.ir_version()),
     ));
     let default_opset = model
         .opset_import
         .iter()
-        .filter(|o| o.domain.is_empty() || o.domain == "ai.onnx")
-        .map(|o| o.version)
+        .filter(|o| o.domain().is_empty() || o.domain() == "ai.onnx")
+        .map(|o| o.version())
         .max();
     checks.push(match default_opset {
         Some(v) if v >= OPSET => Check::pass("onnx.opset", format!("ai.onnx opset {v}")),
@@ -135,13 +133,13 @@ pub fn check(bytes: &[u8], reference: &Reference, checks: &mut Vec<Check>) -> Op
         .node
         .iter()
         .filter(|n| {
-            !(n.domain.is_empty() || n.domain == "ai.onnx")
-                || !ALLOWED_OPS.contains(&n.op_type.as_str())
+            !(n.domain().is_empty() || n.domain() == "ai.onnx")
+                || !ALLOWED_OPS.contains(&n.op_type())
         })
-        .map(|n| format!("{}:{}", n.domain, n.op_type))
+        .map(|n| format!("{}:{}", n.domain(), n.op_type()))
         .collect();
     checks.push(if bad_ops.is_empty() {
-        let ops: BTreeSet<&str> = graph.node.iter().map(|n| n.op_type.as_str()).collect();
+        let ops: BTreeSet<&str> = graph.node.iter().map(|n| n.op_type()).collect();
         Check::pass(
             "onnx.operators",
             ops.into_iter().collect::<Vec<_>>().join(" "),
@@ -155,18 +153,10 @@ pub fn check(bytes: &[u8], reference: &Reference, checks: &mut Vec<Check>) -> Op
             ),
         )
     });
-    let external: Vec<&str> = graph
-        .initializer
-        .iter()
-        .chain(
-            graph
-                .node
-                .iter()
-                .flat_map(|n| n.attribute.iter())
-                .flat_map(|a| a.t.iter().chain(a.tensors.iter())),
-        )
+    let external: Vec<&str> = crate::onnx::tensors(&model)
+        .into_iter()
         .filter(|t| is_external(t))
-        .map(|t| t.name.as_str())
+        .map(|t| t.name())
         .collect();
     checks.push(if external.is_empty() {
         Check::pass("onnx.external_data", "every tensor is stored in the file")
@@ -189,14 +179,14 @@ fn io_checks(model: &ModelProto, reference: &Reference, checks: &mut Vec<Check>)
         reference.original.input_dim() as i64,
         reference.original.num_classes() as i64,
     );
-    let initializers: BTreeSet<&str> = graph.initializer.iter().map(|t| t.name.as_str()).collect();
+    let initializers: BTreeSet<&str> = graph.initializer.iter().map(|t| t.name()).collect();
     let inputs: Vec<&ValueInfoProto> = graph
         .input
         .iter()
-        .filter(|v| !initializers.contains(v.name.as_str()))
+        .filter(|v| !initializers.contains(v.name()))
         .collect();
     let batch = match inputs.as_slice() {
-        [only] if only.name == INPUT => {
+        [only] if only.name() == INPUT => {
             let sig = signature(only);
             match &sig {
                 Some((elem, dims))
@@ -224,7 +214,7 @@ fn io_checks(model: &ModelProto, reference: &Reference, checks: &mut Vec<Check>)
             }
         }
         _ => {
-            let names: Vec<&str> = inputs.iter().map(|v| v.name.as_str()).collect();
+            let names: Vec<&str> = inputs.iter().map(|v| v.name()).collect();
             checks.push(Check::fail(
                 "io.input",
                 format!(
@@ -249,7 +239,7 @@ fn io_checks(model: &ModelProto, reference: &Reference, checks: &mut Vec<Check>)
     ];
     for (name, elem, width, required) in expected {
         let name_key = format!("io.output.{name}");
-        let Some(v) = graph.output.iter().find(|v| v.name == name) else {
+        let Some(v) = graph.output.iter().find(|v| v.name() == name) else {
             if required {
                 checks.push(Check::fail(name_key, "missing"));
             }
@@ -278,10 +268,10 @@ fn io_checks(model: &ModelProto, reference: &Reference, checks: &mut Vec<Check>)
     let unknown: Vec<&str> = graph
         .output
         .iter()
-        .map(|v| v.name.as_str())
+        .map(|v| v.name())
         .filter(|n| !known.contains(n))
         .collect();
-    let names: Vec<&str> = graph.output.iter().map(|v| v.name.as_str()).collect();
+    let names: Vec<&str> = graph.output.iter().map(|v| v.name()).collect();
     checks.push(if unknown.is_empty() {
         Check::pass("io.outputs", names.join(", "))
     } else {

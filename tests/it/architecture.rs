@@ -11,8 +11,7 @@ use regex::Regex;
 use crate::util::root;
 
 /// The top-level modules, lowest layer first. A module may use any module of a lower layer
-/// and none of its own layer or above. Keep in step with ARCHITECTURE.md. (`onnx`, the
-/// lossless ONNX schema of issue 12 item 5, is placed ahead of its merge.)
+/// and none of its own layer or above. Keep in step with ARCHITECTURE.md.
 const LAYERS: &[&[&str]] = &[
     &["output", "runtime"],
     &["head"],

@@ -92,14 +92,14 @@ fn exporting_twice_gives_identical_bytes() {
 fn model_declares_contract_io_and_provenance() {
     let case = Case::new(Kind::LinearNoBias, 16, 3, 4, true, 6);
     let m = build_model(&case.spec()).unwrap();
-    assert_eq!(m.ir_version, model::IR_VERSION);
+    assert_eq!(m.ir_version, Some(model::IR_VERSION));
     assert_eq!(m.opset_import.len(), 1);
     assert_eq!(
-        (m.opset_import[0].domain.as_str(), m.opset_import[0].version),
+        (m.opset_import[0].domain(), m.opset_import[0].version()),
         ("", 18)
     );
     let g = m.graph.as_ref().unwrap();
-    let outputs: Vec<&str> = g.output.iter().map(|o| o.name.as_str()).collect();
+    let outputs: Vec<&str> = g.output.iter().map(|o| o.name()).collect();
     assert_eq!(
         outputs,
         [
@@ -112,14 +112,14 @@ fn model_declares_contract_io_and_provenance() {
     );
     assert_eq!(g.input.len(), 1);
     // Linear head without bias: a MatMul against the transposed weight, no bias.
-    assert!(!g.initializer.iter().any(|t| t.name == "original.bias"));
+    assert!(!g.initializer.iter().any(|t| t.name() == "original.bias"));
     let w_t = g
         .initializer
         .iter()
-        .find(|t| t.name == "original.weight_t")
+        .find(|t| t.name() == "original.weight_t")
         .unwrap();
     assert_eq!(w_t.dims, vec![16, 3]);
-    let keys: Vec<&str> = m.metadata_props.iter().map(|e| e.key.as_str()).collect();
+    let keys: Vec<&str> = m.metadata_props.iter().map(|e| e.key()).collect();
     let mut sorted = keys.clone();
     sorted.sort();
     assert_eq!(keys, sorted, "metadata is written in key order");

@@ -17,6 +17,7 @@ mod fit_fixtures;
 mod fit_optim;
 mod fit_support;
 mod fuzz_regressions;
+mod graft_e2e;
 mod head_file;
 mod hostile;
 mod load_checkpoint;

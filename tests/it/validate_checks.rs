@@ -1,8 +1,8 @@
 //! `validate` catches altered models, wrong provenance and structure violations.
 
-use adue_compile::export::pb::{self, ModelProto};
 use adue_compile::export::{build_model, encode, ExportError};
 use adue_compile::head::{Head, UeHead};
+use adue_compile::onnx::pb::{self, ModelProto};
 use adue_compile::validate::{validate, validate_bytes, Check, ValidateError, ValidateInputs};
 use prost::Message;
 
@@ -41,7 +41,7 @@ fn initializer<'a>(m: &'a mut ModelProto, name: &str) -> &'a mut pb::TensorProto
         .unwrap()
         .initializer
         .iter_mut()
-        .find(|t| t.name == name)
+        .find(|t| t.name() == name)
         .unwrap()
 }
 
@@ -84,8 +84,9 @@ fn altered_original_weight_fails_logit_parity() {
     let c = case();
     let mut m = model(&c);
     let t = initializer(&mut m, "original.out_proj.weight");
-    let v = f32::from_le_bytes(t.raw_data[0..4].try_into().unwrap());
-    t.raw_data[0..4].copy_from_slice(&(v + 0.01).to_le_bytes());
+    let raw = t.raw_data.as_mut().unwrap();
+    let v = f32::from_le_bytes(raw[0..4].try_into().unwrap());
+    raw[0..4].copy_from_slice(&(v + 0.01).to_le_bytes());
     let f = checks_for(&c, &encode(&m));
     let names = failed(&f);
     assert!(names.contains(&"parity.logits"), "{f:#?}");
@@ -97,13 +98,13 @@ fn altered_threshold_or_mahalanobis_fails() {
     let c = case();
     let mut m = model(&c);
     // Move τ to the top of U's range: rows between the two thresholds disagree.
-    initializer(&mut m, "threshold.tau").raw_data = 0.99f32.to_le_bytes().to_vec();
+    initializer(&mut m, "threshold.tau").raw_data = Some(0.99f32.to_le_bytes().to_vec());
     let f = checks_for(&c, &encode(&m));
     assert_eq!(failed(&f), ["parity.accept"], "{f:#?}");
 
     let mut m = model(&c);
     let t = initializer(&mut m, "mahalanobis.center");
-    t.raw_data[0..4].copy_from_slice(&5.0f32.to_le_bytes());
+    t.raw_data.as_mut().unwrap()[0..4].copy_from_slice(&5.0f32.to_le_bytes());
     let f = checks_for(&c, &encode(&m));
     assert_eq!(failed(&f), ["parity.mahalanobis"], "{f:#?}");
 }
@@ -142,7 +143,8 @@ fn unrecorded_input_fails_its_hash_check() {
 fn missing_metadata_key_fails() {
     let c = case();
     let mut m = model(&c);
-    m.metadata_props.retain(|e| e.key != "adue.selected.alpha");
+    m.metadata_props
+        .retain(|e| e.key() != "adue.selected.alpha");
     let f = checks_for(&c, &encode(&m));
     assert_eq!(failed(&f), ["metadata.keys"], "{f:#?}");
     let detail = &f.iter().find(|x| x.name == "metadata.keys").unwrap().detail;
@@ -154,8 +156,8 @@ fn metadata_disagreeing_with_reference_spec_fails() {
     let c = case();
     let mut m = model(&c);
     for e in &mut m.metadata_props {
-        if e.key == "adue.lambda" {
-            e.value = "50".to_string();
+        if e.key() == "adue.lambda" {
+            e.value = Some("50".to_string());
         }
     }
     let f = checks_for(&c, &encode(&m));
@@ -166,7 +168,7 @@ fn metadata_disagreeing_with_reference_spec_fails() {
 fn wrong_opset_fails() {
     let c = case();
     let mut m = model(&c);
-    m.opset_import[0].version = 17;
+    m.opset_import[0].version = Some(17);
     let f = checks_for(&c, &encode(&m));
     assert!(failed(&f).contains(&"onnx.opset"), "{f:#?}");
 }
@@ -179,7 +181,7 @@ fn missing_output_fails() {
         .as_mut()
         .unwrap()
         .output
-        .retain(|o| o.name != "uncertainty");
+        .retain(|o| o.name() != "uncertainty");
     let f = checks_for(&c, &encode(&m));
     let names = failed(&f);
     assert!(names.contains(&"io.output.uncertainty"), "{f:#?}");
@@ -207,13 +209,13 @@ fn external_data_and_foreign_ops_fail() {
     let c = case();
     let mut m = model(&c);
     let t = initializer(&mut m, "ue.dense.weight");
-    t.data_location = pb::DataLocation::External as i32;
+    t.data_location = Some(pb::DataLocation::External as i32);
     t.external_data.push(pb::StringStringEntryProto {
-        key: "location".to_string(),
-        value: "weights.bin".to_string(),
+        key: Some("location".to_string()),
+        value: Some("weights.bin".to_string()),
     });
     let g = m.graph.as_mut().unwrap();
-    g.node[0].domain = "com.example".to_string();
+    g.node[0].domain = Some("com.example".to_string());
     let f = checks_for(&c, &encode(&m));
     let names = failed(&f);
     assert!(names.contains(&"onnx.external_data"), "{f:#?}");

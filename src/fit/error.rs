@@ -90,7 +90,7 @@ pub enum FitError {
 
     /// A hold-out split cannot be drawn: the data has too few rows, or a class too few rows
     /// to appear on both sides.
-    #[error("cannot hold out a validation split: {reason}")]
+    #[error("cannot split the rows in two: {reason}")]
     Holdout {
         /// What is missing, with counts.
         reason: String,

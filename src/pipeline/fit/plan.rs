@@ -82,7 +82,8 @@ impl Plan {
                         stratified_holdout(e.view(), 0.5, seed).with_context(|| {
                             format!(
                                 "{}: splitting --val into selection and calibration halves \
-                             (stratified on the error flag; pass --calib FILE instead)",
+                             (stratified on the error flag: class 1 = the original head is \
+                             wrong; pass --calib FILE instead)",
                                 val_file.clone().unwrap_or_default()
                             )
                         })?;
@@ -102,7 +103,7 @@ impl Plan {
                             .with_context(|| {
                                 format!(
                                     "{train_file}: holding out {}% of the training rows for \
-                                     selection (no --val)",
+                                     selection (no --val; pass --val FILE instead)",
                                     HOLDOUT_FRACTION * 100.0
                                 )
                             })?;

@@ -145,11 +145,12 @@ pub(super) fn selection_noise_warning(
     if errors >= MIN_VAL_ROWS_PER_OUTCOME && correct >= MIN_VAL_ROWS_PER_OUTCOME {
         return None;
     }
-    let se = auc_standard_error(0.75, errors, correct)
-        .map_or_else(|| "undefined".to_string(), |se| format!("about {se:.2}"));
+    // No errors or no correct rows: no AUC at all, and the fit stops with an error that
+    // says so; a warning about its noise would only precede it.
+    let se = auc_standard_error(0.75, errors, correct)?;
     Some(format!(
         "{what} has {errors} errors and {correct} correct rows: its error ROC-AUC, which \
-         selects among {configs} configurations, has a standard error of {se}, so the \
+         selects among {configs} configurations, has a standard error of about {se:.2}, so the \
          selected head may not generalise; give {remedy} at least \
          {MIN_VAL_ROWS_PER_OUTCOME} errors and {MIN_VAL_ROWS_PER_OUTCOME} correct rows"
     ))

@@ -68,9 +68,8 @@ pub fn split(path: &Path, head: &Head) -> Result<Split> {
 
 /// `paper`, `quick` or a JSON grid file.
 pub fn grid(name: &str) -> Result<Grid> {
-    Ok(match name {
-        "paper" => Grid::paper(),
-        "quick" => Grid::quick(),
-        file => Grid::from_json_file(file.as_ref())?,
+    Ok(match Grid::named(name) {
+        Some(grid) => grid,
+        None => Grid::from_json_file(name.as_ref())?,
     })
 }

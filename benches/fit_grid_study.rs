@@ -14,7 +14,7 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use adue_compile::fit::{fit, AdueParams, Grid};
+use adue_compile::fit::{fit, AdueParams, Grid, GridBlock};
 use anyhow::Result;
 use clap::Parser;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -62,7 +62,7 @@ fn main() -> Result<()> {
     // A plain work queue on OS threads: `fit` builds its own one-thread pool per call, and
     // inside a rayon worker a waiting `install` would steal other configurations and skew
     // their timings.
-    let configs = grid.configurations();
+    let configs = AdueParams::new().grid(grid).check()?.configurations();
     let next = AtomicUsize::new(0);
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
     let mut lines: Vec<(usize, Result<String>)> = std::thread::scope(|scope| {
@@ -103,12 +103,15 @@ fn run_one(
     test: &Split,
     sr: (Option<f64>, Option<f64>),
 ) -> Result<String> {
-    let one = Grid {
+    let one: Grid = GridBlock {
         alpha: vec![c.alpha],
         beta: vec![c.beta],
         lr: vec![c.lr],
         epochs: vec![c.epochs],
-    };
+        lambda: vec![c.lambda],
+        schedule: c.schedule,
+    }
+    .into();
     let params = AdueParams::new()
         .grid(one)
         .threads(1)

@@ -44,6 +44,15 @@ pub enum ActivationArg {
     Gelu,
 }
 
+/// How `fit` selects the configuration.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum SelectionArg {
+    /// Stratified k-fold cross-validation on --train, then a refit on all of it.
+    Cv,
+    /// Early stopping and selection on a held-out split.
+    Holdout,
+}
+
 /// `inspect` flags.
 #[derive(Debug, Args)]
 pub struct InspectArgs {
@@ -102,21 +111,42 @@ pub struct FitArgs {
     /// Features the AdUE head is trained on.
     #[arg(long)]
     pub train: PathBuf,
-    /// Features for model selection; without it a seeded, stratified 20% of --train is held out.
+    /// Features AdUE never trains on. With --selection cv (default): untouched by fitting and
+    /// selection (unbiased metrics, the calibration split for `export --target-risk`). With
+    /// --selection holdout: the selection split (a seeded half of it when --calib is not
+    /// given; the other half is the calibration split).
     #[arg(long)]
     pub val: Option<PathBuf>,
+    /// Features held out for certifying a threshold (`export --target-risk`): never used for
+    /// fitting or selection.
+    #[arg(long)]
+    pub calib: Option<PathBuf>,
     /// Features for the final, untouched evaluation.
     #[arg(long)]
     pub test: Option<PathBuf>,
     /// Output directory (created; existing files in it are replaced atomically).
     #[arg(long)]
     pub out: PathBuf,
-    /// Grid of configurations: `paper`, `quick`, or a JSON file.
-    #[arg(long, default_value = "quick")]
+    /// Grid of configurations: `default` (8 full-batch configurations, chosen for
+    /// cross-validated selection), `quick` (18 one-cycle configurations), `paper` (144), or a
+    /// JSON file.
+    #[arg(long, default_value = "default")]
     pub grid: String,
-    /// SmoothMax sharpness λ.
-    #[arg(long = "lambda", default_value_t = 100.0)]
-    pub lambda: f64,
+    /// SmoothMax sharpness λ: replaces the grid's λ values by this one (default: the grid's;
+    /// 100 for grid blocks without λ).
+    #[arg(long = "lambda")]
+    pub lambda: Option<f64>,
+    /// Selection: `cv` (stratified k-fold cross-validation on --train, then a refit on all of
+    /// it) or `holdout` (early stopping and selection on --val, or on a seeded, stratified
+    /// 20% of --train without --val).
+    #[arg(long, value_enum, default_value = "cv")]
+    pub selection: SelectionArg,
+    /// Folds of --selection cv.
+    #[arg(long, default_value_t = 5)]
+    pub folds: usize,
+    /// Repeats of --selection cv (each a new seeded partition into folds).
+    #[arg(long, default_value_t = 1)]
+    pub cv_repeats: usize,
     /// Seed for shuffling, dropout, hold-out split and bootstrap.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,

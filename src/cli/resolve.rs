@@ -7,11 +7,12 @@ use crate::fit::Grid;
 use crate::head::Activation;
 use crate::settings::{
     ExportSettings, FeaturesSettings, FitSettings, InspectSettings, ReportSettings, RiskTarget,
-    TextsInput, ValidateInput, ValidateSettings,
+    Selection, TextsInput, ValidateInput, ValidateSettings,
 };
 
 use super::args::{
-    ActivationArg, ExportArgs, FeaturesArgs, FitArgs, InspectArgs, ReportArgs, ValidateArgs,
+    ActivationArg, ExportArgs, FeaturesArgs, FitArgs, InspectArgs, ReportArgs, SelectionArg,
+    ValidateArgs,
 };
 
 /// The head's activation named on the command line.
@@ -55,10 +56,20 @@ impl FitArgs {
     /// The settings of `fit`: reads and validates `--grid`, resolves `--threads` (default:
     /// the machine's parallelism).
     pub fn settings(&self) -> anyhow::Result<FitSettings> {
-        let grid = match self.grid.as_str() {
-            "paper" => Grid::paper(),
-            "quick" => Grid::quick(),
-            file => Grid::from_json_file(Path::new(file))?,
+        let mut grid = match Grid::named(&self.grid) {
+            Some(grid) => grid,
+            None => Grid::from_json_file(Path::new(&self.grid))?,
+        };
+        // `--lambda` is checked (finite, > 0) with the other fit parameters.
+        if let Some(lambda) = self.lambda {
+            grid.set_lambda(lambda);
+        }
+        let selection = match self.selection {
+            SelectionArg::Cv => Selection::CrossValidation {
+                folds: self.folds,
+                repeats: self.cv_repeats,
+            },
+            SelectionArg::Holdout => Selection::Holdout,
         };
         let threads = self
             .threads
@@ -67,11 +78,13 @@ impl FitArgs {
             checkpoint: self.checkpoint.clone(),
             train: self.train.clone(),
             val: self.val.clone(),
+            calib: self.calib.clone(),
             test: self.test.clone(),
             md_train: self.md_train.clone(),
             out: self.out.clone(),
             grid,
             lambda: self.lambda,
+            selection,
             seed: self.seed,
             threads,
             activation: activation(self.activation),

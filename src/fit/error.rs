@@ -90,9 +90,17 @@ pub enum FitError {
 
     /// A hold-out split cannot be drawn: the data has too few rows, or a class too few rows
     /// to appear on both sides.
-    #[error("cannot hold out a validation split: {reason}")]
+    #[error("cannot split the rows in two: {reason}")]
     Holdout {
         /// What is missing, with counts.
+        reason: String,
+    },
+
+    /// Cross-validated selection cannot run on these rows (too few errors or correct rows
+    /// for the number of folds).
+    #[error("cannot cross-validate on the training rows: {reason}")]
+    CrossValidation {
+        /// What is missing, with counts and what to do.
         reason: String,
     },
 

@@ -42,8 +42,8 @@ pub fn stratified_holdout(
         if n < 2 {
             return Err(FitError::Holdout {
                 reason: format!(
-                    "class {label} has {n} row; every class needs at least 2 (one to train on, \
-                     one to validate on); pass a validation file instead"
+                    "class {label} has {n} row; every class needs at least 2 (one on each side \
+                     of the split)"
                 ),
             });
         }
@@ -56,7 +56,7 @@ pub fn stratified_holdout(
         return Err(FitError::Holdout {
             reason: format!(
                 "{} of {} rows would be held out, fewer than the {MIN_VAL_ROWS} needed to select \
-                 by ROC-AUC; pass a validation file or more training rows",
+                 by ROC-AUC",
                 val.len(),
                 labels.len()
             ),

@@ -5,18 +5,21 @@
 //! `L = BCE(U, e) + α·mean((U − U_SR)²) + β·Σ‖θ − θ₀‖²`,
 //! `U = clamp(scale·(1 − SmoothMax_λ(softmax(g(h)))), eps, 1 − eps)`, where `e` marks the
 //! rows the ORIGINAL head gets wrong and `U_SR` is its softmax response (`src/fit/loss.rs`).
-//! Adam with a one-cycle cosine schedule ([`optim`]), mini-batches of 128, dropout in the
-//! head, early stopping on the validation error ROC-AUC; a grid over α, β, lr and epochs
-//! ([`Grid`]) is searched in parallel and the best configuration by validation error ROC-AUC
-//! wins ([`fit`]). The result, a [`UeHead`](crate::head::UeHead), is stored as
-//! `head.safetensors` ([`crate::head::write_head`]).
+//! Adam with a one-cycle cosine schedule over mini-batches of 128 or full-batch Adam at a
+//! constant rate ([`optim`], [`Schedule`]), dropout in the head; a grid over α, β, lr, λ and
+//! epochs ([`Grid`]) is searched in parallel. Selection is by stratified k-fold
+//! cross-validation with a refit on all training rows ([`fit_cv`], the default of `fit`) or
+//! by early stopping and the error ROC-AUC on a hold-out split ([`fit`]). The result, a
+//! [`UeHead`](crate::head::UeHead), is stored as `head.safetensors`
+//! ([`crate::head::write_head`]).
 //!
 //! Layout: `model` is the head as a differentiable function (hand-derived backward, generic
 //! over f32/f64; `gradcheck` checks it against finite differences) on θ cut by the head's
 //! [`HeadLayout`](crate::head::HeadLayout) (`theta`), with its row and element-wise kernels in
 //! `kernels`; `loss` the AdUE loss,
-//! `optim` Adam and the schedule, `train` one configuration, `select` the parallel grid
-//! search. Speed: training runs in f32 with no allocation per step; GEMMs go to
+//! `optim` Adam and the schedule, `train` one configuration pass by pass, `runs` the ways a
+//! configuration is run (early stopping, fold curve, refit), `folds` the stratified folds,
+//! `select` hold-out selection and `cv` cross-validated selection. Speed: training runs in f32 with no allocation per step; GEMMs go to
 //! matrixmultiply, the element-wise kernels (dropout masks from a 16-lane xoshiro128++,
 //! activations, Adam) are dispatched at run time to AVX-512/AVX2 builds (`simd`), and skinny
 //! layers (at most 16 classes) use row kernels instead of GEMMs. The element-wise kernels give
@@ -24,10 +27,12 @@
 //! share state, so the result depends only on the inputs and the seed, not on the thread
 //! count.
 
+mod cv;
 mod data;
 mod dropout;
 mod error;
 mod fastmath;
+mod folds;
 mod grid;
 mod holdout;
 mod kernels;
@@ -37,6 +42,7 @@ pub mod optim;
 mod outcome;
 mod params;
 mod progress;
+mod runs;
 mod select;
 mod simd;
 mod theta;
@@ -45,10 +51,16 @@ mod train;
 #[cfg(test)]
 mod gradcheck;
 
+pub use cv::{fit_cv, refit_config, trace};
 pub use data::FitData;
 pub use error::FitError;
-pub use grid::{Config, Grid, MAX_CONFIGURATIONS, MAX_EPOCHS};
+pub use folds::{stratified_folds, MAX_FOLDS};
+pub use grid::{
+    Config, Grid, GridBlock, Schedule, DEFAULT_LAMBDA, FULL_BATCH_CHECKPOINT, MAX_CONFIGURATIONS,
+    MAX_EPOCHS,
+};
 pub use holdout::{stratified_holdout, MIN_VAL_ROWS};
-pub use outcome::{FitOutcome, GridResult};
+pub use outcome::{CvRecord, FitOutcome, GridResult};
 pub use params::{AdueParams, AdueValidParams};
+pub use runs::Curve;
 pub use select::fit;

@@ -1,7 +1,8 @@
 //! Hyperparameters of the fit stage: a linfa-style builder ([`AdueParams`]) that is checked
 //! once into [`AdueValidParams`].
 
-use super::{FitError, Grid};
+use super::folds::MAX_FOLDS;
+use super::{Config, FitError, Grid};
 
 /// Checked hyperparameters of [`fit`](super::fit). Obtain them with [`AdueParams::check`].
 #[derive(Debug, Clone, PartialEq)]
@@ -15,6 +16,9 @@ pub struct AdueValidParams {
     dropout: f64,
     patience: usize,
     balanced: bool,
+    folds: usize,
+    cv_repeats: usize,
+    smoothing: usize,
     quiet: bool,
 }
 
@@ -36,9 +40,10 @@ impl Default for AdueParams {
 }
 
 impl AdueParams {
-    /// Defaults: [`Grid::quick`], λ = 100, no rescaling (`scale = 1`), seed 0, all cores,
-    /// batch size 128, dropout 0.1, patience 5 epochs, uniform (not error-balanced) sampling,
-    /// progress bar shown on a terminal.
+    /// Defaults: [`Grid::quick`], λ = 100 (for grid blocks without a λ axis), no rescaling
+    /// (`scale = 1`), seed 0, all cores, batch size 128, dropout 0.1, patience 5 checkpoints,
+    /// uniform (not error-balanced) sampling, 5 folds × 1 repeat without smoothing for
+    /// cross-validation, progress bar shown on a terminal.
     pub fn new() -> Self {
         AdueParams(AdueValidParams {
             grid: Grid::quick(),
@@ -50,6 +55,9 @@ impl AdueParams {
             dropout: 0.1,
             patience: 5,
             balanced: false,
+            folds: 5,
+            cv_repeats: 1,
+            smoothing: 1,
             quiet: false,
         })
     }
@@ -60,7 +68,7 @@ impl AdueParams {
         self
     }
 
-    /// Sharpness λ of SmoothMax (> 0, finite).
+    /// Sharpness λ of SmoothMax (> 0, finite) for the grid blocks that list no λ.
     pub fn lambda(mut self, lambda: f64) -> Self {
         self.0.lambda = lambda;
         self
@@ -114,6 +122,26 @@ impl AdueParams {
         self
     }
 
+    /// Folds of cross-validated selection ([`fit_cv`](super::fit_cv)), in `2..=50`.
+    pub fn folds(mut self, folds: usize) -> Self {
+        self.0.folds = folds;
+        self
+    }
+
+    /// Repeats of the cross-validation, each with a new seeded partition into folds (in
+    /// `1..=50`); the selection score averages over all folds of all repeats.
+    pub fn cv_repeats(mut self, repeats: usize) -> Self {
+        self.0.cv_repeats = repeats;
+        self
+    }
+
+    /// Width (odd, ≥ 1) of the centred moving average over checkpoints applied to each
+    /// configuration's mean held-out-fold curve before the checkpoint is chosen (1: none).
+    pub fn smoothing(mut self, width: usize) -> Self {
+        self.0.smoothing = width;
+        self
+    }
+
     /// Hide the progress bar.
     pub fn quiet(mut self, quiet: bool) -> Self {
         self.0.quiet = quiet;
@@ -141,6 +169,23 @@ impl AdueParams {
         }
         if p.patience == 0 {
             return invalid("patience", "0".into(), "an integer >= 1");
+        }
+        if !(2..=MAX_FOLDS).contains(&p.folds) {
+            return invalid("folds", p.folds.to_string(), "an integer in 2..=50");
+        }
+        if !(1..=MAX_FOLDS).contains(&p.cv_repeats) {
+            return invalid(
+                "cv_repeats",
+                p.cv_repeats.to_string(),
+                "an integer in 1..=50",
+            );
+        }
+        if p.smoothing.is_multiple_of(2) || p.smoothing > 99 {
+            return invalid(
+                "smoothing",
+                p.smoothing.to_string(),
+                "an odd integer in 1..=99",
+            );
         }
         p.grid.validate()?;
         Ok(p)
@@ -171,7 +216,13 @@ impl AdueValidParams {
     pub fn grid(&self) -> &Grid {
         &self.grid
     }
-    /// Sharpness λ of SmoothMax.
+    /// Every configuration of the grid, with λ where a block lists none.
+    pub fn configurations(&self) -> Vec<Config> {
+        let mut grid = self.grid.clone();
+        grid.fill_lambda(self.lambda);
+        grid.configurations()
+    }
+    /// Sharpness λ of SmoothMax for grid blocks without a λ axis.
     pub fn lambda(&self) -> f64 {
         self.lambda
     }
@@ -202,6 +253,18 @@ impl AdueValidParams {
     /// Whether mini-batches are error-balanced.
     pub fn balanced(&self) -> bool {
         self.balanced
+    }
+    /// Folds of cross-validation.
+    pub fn folds(&self) -> usize {
+        self.folds
+    }
+    /// Repeats of cross-validation.
+    pub fn cv_repeats(&self) -> usize {
+        self.cv_repeats
+    }
+    /// Width of the moving average over checkpoints.
+    pub fn smoothing(&self) -> usize {
+        self.smoothing
     }
     /// Whether the progress bar is hidden.
     pub fn quiet(&self) -> bool {
@@ -240,11 +303,18 @@ mod tests {
             (AdueParams::new().dropout(1.0), "dropout"),
             (AdueParams::new().dropout(f64::NAN), "dropout"),
             (AdueParams::new().patience(0), "patience"),
+            (AdueParams::new().folds(1), "folds"),
+            (AdueParams::new().folds(51), "folds"),
+            (AdueParams::new().cv_repeats(0), "cv_repeats"),
+            (AdueParams::new().smoothing(2), "smoothing"),
             (
-                AdueParams::new().grid(Grid {
-                    lr: vec![0.0],
-                    ..Grid::quick()
-                }),
+                AdueParams::new().grid(
+                    super::super::GridBlock {
+                        lr: vec![0.0],
+                        ..Grid::quick().blocks[0].clone()
+                    }
+                    .into(),
+                ),
                 "lr",
             ),
         ];

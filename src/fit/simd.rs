@@ -84,8 +84,9 @@ fn run_avx2<K: Kernel>(kernel: K) -> K::Output {
 mod tests {
     use super::*;
     use crate::fit::data::Targets;
-    use crate::fit::grid::Config;
-    use crate::fit::train::{run, Problem};
+    use crate::fit::grid::{Config, Schedule};
+    use crate::fit::runs::{holdout_run, EvalSet};
+    use crate::fit::train::Problem;
     use crate::head::HeadLayout;
     use crate::head::{Activation, UeSpec};
     use ndarray::Array2;
@@ -106,14 +107,30 @@ mod tests {
             HeadLayout::dense(d, 24, 4, Activation::Tanh),
             HeadLayout::dense(d, 24, 2, Activation::Gelu),
         ];
-        let cfg = Config {
+        let one_cycle = Config {
             index: 0,
             alpha: 0.3,
             beta: 0.1,
             lr: 1e-2,
+            lambda: 100.0,
             epochs: 3,
+            schedule: Schedule::OneCycle,
         };
-        for arch in archs {
+        let full_batch = Config {
+            lambda: 30.0,
+            epochs: 12,
+            schedule: Schedule::FullBatch,
+            ..one_cycle
+        };
+        let val = EvalSet {
+            x: x.view(),
+            rows: None,
+            errors: targets.errors.clone(),
+        };
+        for (arch, cfg) in archs
+            .into_iter()
+            .flat_map(|a| [(a, one_cycle), (a, full_batch)])
+        {
             let theta0: Vec<f32> = (0..arch.num_params())
                 .map(|i| ((i * 13) % 19) as f32 / 40.0 - 0.2)
                 .collect();
@@ -122,12 +139,9 @@ mod tests {
                 theta0: &theta0,
                 train_x: x.view(),
                 train: &targets,
-                val_x: x.view(),
-                val_errors: &targets.errors,
                 spec: UeSpec::paper(),
                 batch_size: 64,
                 dropout: 0.1,
-                patience: 5,
                 balanced: false,
                 seed: 3,
             };
@@ -139,7 +153,7 @@ mod tests {
                 .iter()
                 .map(|&level| {
                     CAP.with(|c| c.set(level));
-                    let r = run(&problem, &cfg);
+                    let r = holdout_run(&problem, &cfg, &val, 5);
                     CAP.with(|c| c.set(Level::Avx512));
                     r
                 })

@@ -1,214 +1,260 @@
-//! Training of one grid configuration: mini-batch Adam with a one-cycle schedule, dropout,
-//! and early stopping on the validation error ROC-AUC with best-epoch restore.
+//! Training of one grid configuration on a set of rows, one pass (epoch) at a time: mini-batch
+//! Adam with a one-cycle schedule, or full-batch Adam at a constant learning rate
+//! ([`Schedule`]), dropout in the head. The drivers in `runs` decide when to score and stop.
 //!
 //! The loop allocates nothing per step: the batch, the dropout mask, the activations and the
 //! gradient live in buffers made once per run.
 
-use ndarray::{s, ArrayView2};
+use ndarray::ArrayView2;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 
 use super::data::Targets;
 use super::dropout::{fill_keep, gather, Dropout, LaneRng};
-use super::grid::Config;
+use super::grid::{Config, Schedule};
 use super::loss::{data_terms, l2sp_into, LossSpec};
 use super::model::{backward, forward, view, Pass, Workspace};
 use super::optim::{Adam, OneCycle};
-use super::GridResult;
-use crate::head::{softmax_rows, uncertainty_from_probs, HeadKind, HeadLayout, UeSpec};
-use crate::score::roc_auc;
+use crate::head::{HeadKind, HeadLayout, UeSpec};
 
-/// Everything shared by the runs of a grid (computed once: `e`, `U_SR`, θ₀, split checks).
+/// Everything shared by the runs of a search (computed once: `e`, `U_SR`, θ₀, split checks).
 pub(crate) struct Problem<'a> {
     /// Shape of the head.
     pub arch: HeadLayout,
     /// Original weights θ₀ (start point and L2-SP anchor).
     pub theta0: &'a [f32],
-    /// `[N, D]` training features, rows contiguous.
+    /// `[N, D]` training features, rows contiguous; a run trains on a subset of these rows.
     pub train_x: ArrayView2<'a, f32>,
     /// `e` and `U_SR` of the training rows.
     pub train: &'a Targets,
-    /// `[M, D]` validation features.
-    pub val_x: ArrayView2<'a, f32>,
-    /// `e` of the validation rows.
-    pub val_errors: &'a [bool],
-    /// λ, scale, eps.
+    /// Scale and eps of `U` (λ comes from each configuration).
     pub spec: UeSpec,
-    /// Mini-batch size.
+    /// Mini-batch size (also the chunk size of a full-batch pass).
     pub batch_size: usize,
     /// Dropout probability.
     pub dropout: f64,
-    /// Early-stopping patience (epochs).
-    pub patience: usize,
-    /// Error-balanced sampling instead of shuffling.
+    /// Error-balanced sampling instead of shuffling (one-cycle schedule only).
     pub balanced: bool,
-    /// Seed of every run (the same for all configurations).
+    /// Seed of every run (the same for all configurations and folds).
     pub seed: u64,
 }
 
-/// A finished run: its score and the weights it kept.
-pub(crate) struct Run {
-    /// Score and bookkeeping.
-    pub result: GridResult,
-    /// θ at the best epoch.
-    pub theta: Vec<f32>,
+impl Problem<'_> {
+    /// The spec of `U` under configuration `cfg` (its λ).
+    pub fn spec_of(&self, cfg: &Config) -> UeSpec {
+        UeSpec {
+            lambda: cfg.lambda,
+            ..self.spec
+        }
+    }
 }
 
-/// Trains configuration `cfg` from θ₀.
-pub(crate) fn run(problem: &Problem, cfg: &Config) -> Run {
-    let arch = problem.arch;
-    let n = problem.train_x.nrows();
-    let cap = problem.batch_size.min(n).max(1);
-    let steps_per_epoch = n.div_ceil(cap);
-    let schedule = OneCycle::new(cfg.lr, cfg.epochs * steps_per_epoch);
-    let loss = LossSpec::<f32>::new(&problem.spec, 1.0, cfg.alpha);
-    let beta = cfg.beta as f32;
-    let dropout = Dropout::new(problem.dropout);
+/// The learning rate of each step.
+enum Rate {
+    OneCycle(OneCycle),
+    Constant(f64),
+}
 
-    let mut theta = problem.theta0.to_vec();
-    let mut best_theta = theta.clone();
-    let mut grad = vec![0.0f32; theta.len()];
-    let mut adam = Adam::<f32>::new(theta.len());
-    let mut ws = Workspace::<f32>::new(&arch, cap);
-    let mut eval_ws = Workspace::<f32>::new(&arch, eval_rows(&arch, problem.val_x.nrows()));
-    let (d, h) = (arch.input_dim(), arch.hidden_dim());
-    let mut xb = vec![0.0f32; cap * d];
-    let mut keep = vec![0.0f32; cap * h];
-    let mut bits = vec![0u32; d.max(h).max(256)];
-    let (mut eb, mut ub) = (vec![0.0f32; cap], vec![0.0f32; cap]);
-    let mut u_val = Vec::with_capacity(problem.val_x.nrows());
+/// One configuration training on the rows `rows` of the problem, pass by pass.
+pub(crate) struct Trainer<'p, 'a> {
+    problem: &'p Problem<'a>,
+    cfg: Config,
+    full_batch: bool,
+    rate: Rate,
+    loss: LossSpec<f32>,
+    dropout: Option<Dropout>,
+    theta: Vec<f32>,
+    grad: Vec<f32>,
+    /// Full batch: the gradient summed over the chunks of a pass.
+    acc: Vec<f32>,
+    adam: Adam<f32>,
+    ws: Workspace<f32>,
+    cap: usize,
+    xb: Vec<f32>,
+    keep: Vec<f32>,
+    bits: Vec<u32>,
+    eb: Vec<f32>,
+    ub: Vec<f32>,
+    order: Vec<usize>,
+    order_rng: Xoshiro256PlusPlus,
+    mask_rng: LaneRng,
+    sampler: Sampler,
+    step: usize,
+    passes: usize,
+    pass_loss: f64,
+}
 
-    // Two independent streams: the batch order, and the dropout masks.
-    let mut order_rng = Xoshiro256PlusPlus::seed_from_u64(problem.seed);
-    let mut mask_seed = order_rng.clone();
-    mask_seed.long_jump();
-    let mut mask_rng = LaneRng::new(&mut mask_seed);
-    let sampler = Sampler::new(problem.train, problem.balanced);
-    let mut order: Vec<usize> = (0..n).collect();
-
-    let (mut best_auc, mut best_epoch, mut since_best) = (None::<f64>, 0, 0);
-    let mut step = 0;
-    let mut epoch_loss = f64::NAN;
-    for epoch in 1..=cfg.epochs {
-        sampler.epoch_order(&mut order_rng, &mut order);
-        let mut loss_sum = 0.0f64;
-        for batch in order.chunks(cap) {
-            let rows = batch.len();
-            gather(
-                dropout.as_ref(),
-                &mut mask_rng,
-                &mut bits,
-                problem.train_x,
-                batch,
-                &mut xb[..rows * d],
-            );
-            for (r, &i) in batch.iter().enumerate() {
-                eb[r] = problem.train.e[i];
-                ub[r] = problem.train.u_sr[i];
-            }
-            let keep_b = match (&dropout, arch.kind()) {
-                (Some(dr), HeadKind::Dense) => {
-                    fill_keep(dr, &mut mask_rng, &mut bits, &mut keep[..rows * h]);
-                    Some(view(&keep, rows, h))
-                }
-                _ => None,
-            };
-            let x = view(&xb, rows, d);
-            forward(&arch, &theta, x, Pass::Train(keep_b), &mut ws);
-            let (logits, dlogits) = ws.logits_and_grad(rows);
-            let terms = data_terms(logits, &eb[..rows], &ub[..rows], &loss, dlogits);
-            backward(&arch, &theta, x, keep_b, &mut ws, &mut grad);
-            let sumsq = l2sp_into(&mut grad, &theta, problem.theta0, beta);
-            adam.step(&mut theta, &grad, schedule.lr(step));
-            step += 1;
-            loss_sum += (f64::from(terms.bce) + cfg.alpha * f64::from(terms.align)) / rows as f64
-                + cfg.beta * f64::from(sumsq);
-        }
-        epoch_loss = loss_sum / steps_per_epoch as f64;
-
-        let auc = val_roc_auc(problem, &theta, Score::Fast, &mut eval_ws, &mut u_val);
-        let improved = match (auc, best_auc) {
-            (Some(a), Some(b)) => a > b,
-            (Some(_), None) => true,
-            (None, _) => false,
-        };
-        if improved {
-            (best_auc, best_epoch, since_best) = (auc, epoch, 0);
-            best_theta.copy_from_slice(&theta);
+impl<'p, 'a> Trainer<'p, 'a> {
+    /// A run of `cfg` from θ₀ on `rows` (indices into the problem's training rows, in the
+    /// order the first shuffle starts from).
+    pub fn new(problem: &'p Problem<'a>, cfg: &Config, rows: &[usize]) -> Self {
+        let arch = problem.arch;
+        let n = rows.len();
+        let cap = problem.batch_size.min(n).max(1);
+        let full_batch = cfg.schedule == Schedule::FullBatch;
+        let rate = if full_batch {
+            Rate::Constant(cfg.lr)
         } else {
-            since_best += 1;
-            if since_best >= problem.patience {
-                break;
-            }
+            Rate::OneCycle(OneCycle::new(cfg.lr, cfg.epochs * n.div_ceil(cap)))
+        };
+        let theta = problem.theta0.to_vec();
+        let (d, h) = (arch.input_dim(), arch.hidden_dim());
+        // Two independent streams: the batch order, and the dropout masks.
+        let order_rng = Xoshiro256PlusPlus::seed_from_u64(problem.seed);
+        let mut mask_seed = order_rng.clone();
+        mask_seed.long_jump();
+        Trainer {
+            problem,
+            cfg: *cfg,
+            full_batch,
+            rate,
+            loss: LossSpec::new(&problem.spec_of(cfg), 1.0, cfg.alpha),
+            dropout: Dropout::new(problem.dropout),
+            grad: vec![0.0; theta.len()],
+            acc: if full_batch {
+                vec![0.0; theta.len()]
+            } else {
+                Vec::new()
+            },
+            adam: Adam::new(theta.len()),
+            theta,
+            ws: Workspace::new(&arch, cap),
+            cap,
+            xb: vec![0.0; cap * d],
+            keep: vec![0.0; cap * h],
+            bits: vec![0; d.max(h).max(256)],
+            eb: vec![0.0; cap],
+            ub: vec![0.0; cap],
+            order: rows.to_vec(),
+            order_rng,
+            mask_rng: LaneRng::new(&mut mask_seed),
+            sampler: Sampler::new(problem.train, rows, problem.balanced && !full_batch),
+            step: 0,
+            passes: 0,
+            pass_loss: f64::NAN,
         }
     }
-    if best_epoch == 0 {
-        best_theta.copy_from_slice(&theta);
+
+    /// The current weights.
+    pub fn theta(&self) -> &[f32] {
+        &self.theta
     }
-    // The reported score is that of the kept weights under `Head`'s own arithmetic, so that
-    // it equals what the scorer recomputes from the written head.
-    let val_roc_auc = match best_auc {
-        Some(_) => val_roc_auc(problem, &best_theta, Score::Exact, &mut eval_ws, &mut u_val),
-        None => None,
-    };
-    Run {
-        result: GridResult {
-            alpha: cfg.alpha,
-            beta: cfg.beta,
-            lr: cfg.lr,
-            epochs: cfg.epochs,
-            best_epoch,
-            val_roc_auc,
-            final_train_loss: epoch_loss,
-        },
-        theta: best_theta,
+
+    /// Passes trained so far (epochs, or full-batch steps).
+    pub fn passes(&self) -> usize {
+        self.passes
     }
-}
 
-/// Rows per validation chunk: large, so that the weights are packed for the GEMM a few
-/// times per epoch rather than once per 128 rows, but at most 2²⁰ activations per buffer.
-fn eval_rows(arch: &HeadLayout, rows: usize) -> usize {
-    let width = arch.hidden_dim().max(arch.num_classes()).max(1);
-    rows.min((1 << 20) / width).max(1)
-}
+    /// Loss of the last pass: mean over its mini-batches (one-cycle) or the full-batch loss,
+    /// all three terms, dropout on.
+    pub fn last_loss(&self) -> f64 {
+        self.pass_loss
+    }
 
-/// How [`val_roc_auc`] computes the head.
-#[derive(Clone, Copy)]
-enum Score {
-    /// The training kernels (vectorised activations, row-kernel linear heads): the
-    /// early-stopping signal of every epoch.
-    Fast,
-    /// Bit for bit [`Head::uncertainty`](crate::head::Head::uncertainty), for the kept weights.
-    Exact,
-}
+    /// Trains one pass: every mini-batch of a shuffled epoch, or one full-batch step.
+    pub fn pass(&mut self) {
+        if self.full_batch {
+            self.full_batch_step();
+        } else {
+            self.sampler
+                .epoch_order(&mut self.order_rng, &mut self.order);
+            let order = std::mem::take(&mut self.order);
+            let mut loss_sum = 0.0f64;
+            let batches = order.len().div_ceil(self.cap);
+            for batch in order.chunks(self.cap) {
+                let data = self.batch_gradient(batch);
+                let beta = self.beta();
+                let sumsq = l2sp_into(&mut self.grad, &self.theta, self.problem.theta0, beta);
+                let lr = self.lr();
+                self.adam.step(&mut self.theta, &self.grad, lr);
+                self.step += 1;
+                loss_sum += data / batch.len() as f64 + self.cfg.beta * f64::from(sumsq);
+            }
+            self.order = order;
+            self.pass_loss = loss_sum / batches as f64;
+        }
+        self.passes += 1;
+    }
 
-/// Error ROC-AUC of the head θ on the validation split.
-fn val_roc_auc(
-    problem: &Problem,
-    theta: &[f32],
-    score: Score,
-    ws: &mut Workspace<f32>,
-    u: &mut Vec<f64>,
-) -> Option<f64> {
-    u.clear();
-    let m = problem.val_x.nrows();
-    let cap = ws.capacity();
-    let pass = match score {
-        Score::Fast => Pass::Train(None),
-        Score::Exact => Pass::Eval,
-    };
-    for start in (0..m).step_by(cap) {
-        let x = problem.val_x.slice(s![start..(start + cap).min(m), ..]);
-        forward(&problem.arch, theta, x, pass, ws);
-        let p = softmax_rows(ws.logits(x.nrows()));
-        u.extend(
-            p.rows()
-                .into_iter()
-                .map(|row| f64::from(uncertainty_from_probs(row, &problem.spec))),
+    /// One step on the gradient of the mean loss over all rows, summed chunk by chunk
+    /// (`∇ = Σ_chunks (rows_c / N) ∇_c`, each chunk's gradient being its own mean).
+    fn full_batch_step(&mut self) {
+        let order = std::mem::take(&mut self.order);
+        let n = order.len() as f32;
+        self.acc.fill(0.0);
+        let mut data = 0.0f64;
+        for chunk in order.chunks(self.cap) {
+            data += self.batch_gradient(chunk);
+            let w = chunk.len() as f32 / n;
+            for (a, &g) in self.acc.iter_mut().zip(&self.grad) {
+                *a += w * g;
+            }
+        }
+        let beta = self.beta();
+        let sumsq = l2sp_into(&mut self.acc, &self.theta, self.problem.theta0, beta);
+        let lr = self.lr();
+        self.adam.step(&mut self.theta, &self.acc, lr);
+        self.step += 1;
+        self.order = order;
+        self.pass_loss = data / f64::from(n) + self.cfg.beta * f64::from(sumsq);
+    }
+
+    fn beta(&self) -> f32 {
+        self.cfg.beta as f32
+    }
+
+    fn lr(&self) -> f64 {
+        match &self.rate {
+            Rate::OneCycle(s) => s.lr(self.step),
+            Rate::Constant(lr) => *lr,
+        }
+    }
+
+    /// Forward and backward over the rows `batch` (dropout on): writes the gradient of the
+    /// batch's mean data terms into `grad` and returns their sum `Σ BCE + α Σ align`.
+    fn batch_gradient(&mut self, batch: &[usize]) -> f64 {
+        let p = self.problem;
+        let arch = p.arch;
+        let (d, h) = (arch.input_dim(), arch.hidden_dim());
+        let rows = batch.len();
+        gather(
+            self.dropout.as_ref(),
+            &mut self.mask_rng,
+            &mut self.bits,
+            p.train_x,
+            batch,
+            &mut self.xb[..rows * d],
         );
+        for (r, &i) in batch.iter().enumerate() {
+            self.eb[r] = p.train.e[i];
+            self.ub[r] = p.train.u_sr[i];
+        }
+        let keep_b = match (&self.dropout, arch.kind()) {
+            (Some(dr), HeadKind::Dense) => {
+                fill_keep(
+                    dr,
+                    &mut self.mask_rng,
+                    &mut self.bits,
+                    &mut self.keep[..rows * h],
+                );
+                Some(view(&self.keep, rows, h))
+            }
+            _ => None,
+        };
+        let x = view(&self.xb, rows, d);
+        forward(&arch, &self.theta, x, Pass::Train(keep_b), &mut self.ws);
+        let (logits, dlogits) = self.ws.logits_and_grad(rows);
+        let terms = data_terms(
+            logits,
+            &self.eb[..rows],
+            &self.ub[..rows],
+            &self.loss,
+            dlogits,
+        );
+        backward(&arch, &self.theta, x, keep_b, &mut self.ws, &mut self.grad);
+        f64::from(terms.bce) + self.cfg.alpha * f64::from(terms.align)
     }
-    roc_auc(u, problem.val_errors)
 }
 
 /// How an epoch's rows are drawn.
@@ -218,28 +264,25 @@ struct Sampler {
 }
 
 impl Sampler {
-    fn new(train: &Targets, balanced: bool) -> Self {
-        let split = || {
-            let (err, ok): (Vec<usize>, Vec<usize>) =
-                (0..train.errors.len()).partition(|&i| train.errors[i]);
-            (err, ok)
-        };
+    fn new(train: &Targets, rows: &[usize], balanced: bool) -> Self {
+        let split = || rows.iter().partition(|&&i| train.errors[i]);
         Sampler {
             balanced: balanced.then(split),
         }
     }
 
-    /// Fills `order` (length N) with this epoch's rows: a permutation, or N draws with
-    /// replacement where each draw is an error with probability ½ (then uniform within).
+    /// Fills `order` with this epoch's rows: a shuffle of the previous order, or as many
+    /// draws with replacement where each draw is an error with probability ½ (then uniform
+    /// within).
     fn epoch_order(&self, rng: &mut Xoshiro256PlusPlus, order: &mut [usize]) {
         match &self.balanced {
-            None => order.shuffle(rng),
-            Some((err, ok)) => {
+            Some((err, ok)) if !err.is_empty() && !ok.is_empty() => {
                 for slot in order.iter_mut() {
                     let pool = if rng.gen::<bool>() { err } else { ok };
                     *slot = pool[rng.gen_range(0..pool.len())];
                 }
             }
+            _ => order.shuffle(rng),
         }
     }
 }

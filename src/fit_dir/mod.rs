@@ -6,7 +6,8 @@
 //! DIR/original_head.safetensors  the checkpoint's head, same layout, so DIR is self-contained
 //! DIR/mahalanobis.safetensors    whitened Mahalanobis scorer: center [D], whitener [D, D],
 //!                                whitened_means [K, D] (for `export --with-mahalanobis`)
-//! DIR/scores.safetensors         per-split scores of every method (curves, threshold)
+//! DIR/scores.safetensors         per-split scores of every method (curves, threshold), the
+//!                                fitted rows (`train`) included
 //! DIR/report.json                metrics, selection, provenance (CONTRACT §7)
 //! ```
 
@@ -18,12 +19,13 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
+use ndarray::Array1;
 use serde::Deserialize;
 
 use crate::export::MahalanobisExport;
 use crate::head::{read_head, Head, UeHead};
 use crate::load::{read_capped, SafetensorsFile, MAX_JSON_BYTES, MAX_MODEL_BYTES};
-use crate::report::{InputFile, Report};
+use crate::report::{CalibrationInfo, InputFile, Report};
 use crate::score::scores_file::{scores_from_bytes, SplitScores};
 
 /// File name of the fitted UE head.
@@ -36,6 +38,8 @@ pub const MAHALANOBIS: &str = "mahalanobis.safetensors";
 pub const SCORES: &str = "scores.safetensors";
 /// File name of the report.
 pub const REPORT: &str = "report.json";
+/// Split of `scores.safetensors` holding the rows the head was fitted on.
+pub const TRAIN_SPLIT: &str = "train";
 
 /// Every file of a fit directory.
 pub const FILES: [&str; 5] = [HEAD, ORIGINAL_HEAD, MAHALANOBIS, SCORES, REPORT];
@@ -53,6 +57,27 @@ pub struct Heads {
     pub ue: UeHead,
     /// The checkpoint's head.
     pub original: Head,
+}
+
+/// The AdUE scores of one split of `scores.safetensors`: `U` as stored (f64 of the f32 the
+/// head computes) and `e`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AdueScores {
+    /// The split's name.
+    pub split: String,
+    /// `S/u/adue`.
+    pub u: Array1<f64>,
+    /// `S/errors`.
+    pub errors: Array1<bool>,
+}
+
+/// The calibration split of a fit (`fit.calibration` in `report.json`) and its scores.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Calibration {
+    /// What the report records: split name, rows, errors, source.
+    pub info: CalibrationInfo,
+    /// Its AdUE scores.
+    pub scores: AdueScores,
 }
 
 /// The `inputs` section of `report.json` alone, read without the rest of the report (so
@@ -155,6 +180,55 @@ impl FitDir {
     /// The scores of one split, if the directory has it.
     pub fn split_scores(&self, split: &str) -> anyhow::Result<Option<SplitScores>> {
         Ok(self.scores()?.into_iter().find(|s| s.split == split))
+    }
+
+    /// The AdUE scores of split `split` (`S/u/adue`, `S/errors`), with an error naming the
+    /// file when the split or its AdUE column is missing.
+    pub fn adue_scores(&self, split: &str) -> anyhow::Result<AdueScores> {
+        let path = self.path(SCORES);
+        let s = self
+            .split_scores(split)?
+            .with_context(|| format!("{}: no split '{split}'", path.display()))?;
+        let u = s
+            .uncertainty
+            .get("adue")
+            .cloned()
+            .with_context(|| format!("{}: no `{split}/u/adue` scores", path.display()))?;
+        Ok(AdueScores {
+            split: s.split,
+            u,
+            errors: s.errors,
+        })
+    }
+
+    /// The AdUE scores of the rows the head was fitted on (`train/u/adue`, `train/errors`;
+    /// under hold-out selection without `--val`, the training part of `--train`).
+    pub fn train_scores(&self) -> anyhow::Result<AdueScores> {
+        self.adue_scores(TRAIN_SPLIT)
+    }
+
+    /// The calibration split recorded in `report.json` (rows that took no part in fitting
+    /// or selection) with its AdUE scores; `None` when the fit left no such rows. Errors
+    /// when the scores disagree with the report in rows or errors.
+    pub fn calibration(&self) -> anyhow::Result<Option<Calibration>> {
+        let Some(info) = self.report()?.fit.calibration else {
+            return Ok(None);
+        };
+        let scores = self.adue_scores(&info.split)?;
+        let errors = scores.errors.iter().filter(|&&e| e).count();
+        if scores.u.len() != info.rows || errors != info.errors {
+            bail!(
+                "{}: calibration split '{}' has {} rows and {errors} errors, but {} records \
+                 {} rows and {} errors",
+                self.path(SCORES).display(),
+                info.split,
+                scores.u.len(),
+                REPORT,
+                info.rows,
+                info.errors
+            );
+        }
+        Ok(Some(Calibration { info, scores }))
     }
 
     /// Reads the Mahalanobis scorer (`mahalanobis.safetensors`).

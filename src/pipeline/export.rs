@@ -9,18 +9,9 @@ use super::Outcome;
 use crate::export::{
     self, certify, metadata, CalibrationSet, CertifiedThreshold, ExportSpec, ReferenceScores,
 };
-use crate::fit_dir::{FitDir, Heads};
-use crate::load::read_features;
+use crate::fit_dir::FitDir;
 use crate::report::Report;
 use crate::settings::{ExportSettings, Printer};
-
-/// The split the rejection threshold is certified on. It must have played no part in
-/// fitting or selecting the head; until `fit` records its calibration split in the report
-/// (`fit.calibration`), this is `val`.
-pub const CALIBRATION_SPLIT: &str = "val";
-
-/// The split whose `U` places the fallback procedure's restarts (rows outside calibration).
-pub const REFERENCE_SPLIT: &str = "train";
 
 /// Runs `export`.
 pub fn run(args: &ExportSettings, printer: &Printer) -> anyhow::Result<Outcome> {
@@ -37,7 +28,7 @@ pub fn run(args: &ExportSettings, printer: &Printer) -> anyhow::Result<Outcome> 
         .with_context(|| format!("{}: report.json lacks provenance", args.fit.display()))?;
     let threshold = match args.threshold {
         Some(target) => {
-            let t = certify_threshold(&dir, &report, &heads, target.risk, target.delta)?;
+            let t = certify_threshold(&dir, target.risk, target.delta)?;
             let test = test_outcome(&dir, t.tau)?;
             if let Some((coverage, risk, rows)) = test {
                 meta.insert("adue.test.coverage".into(), format!("{coverage}"));
@@ -101,36 +92,38 @@ pub fn provenance(report: &Report) -> anyhow::Result<BTreeMap<String, String>> {
 
 /// The AdUE scores (as f32, what the exported graph computes) and errors of a split.
 fn split_scores(dir: &FitDir, split: &str) -> anyhow::Result<Option<(Vec<f32>, Vec<bool>)>> {
-    let Some(s) = dir.split_scores(split)? else {
+    if dir.split_scores(split)?.is_none() {
         return Ok(None);
-    };
-    let u = s.uncertainty.get("adue").with_context(|| {
-        format!(
-            "{}: no `{split}/u/adue` scores",
-            dir.path(crate::fit_dir::SCORES).display()
-        )
-    })?;
+    }
+    let s = dir.adue_scores(split)?;
     Ok(Some((
-        u.iter().map(|&v| v as f32).collect(),
+        s.u.iter().map(|&v| v as f32).collect(),
         s.errors.to_vec(),
     )))
 }
 
-/// Certifies τ on the calibration split (CONTRACT §4, `--target-risk R --delta D`), the
-/// restarts placed by `U` on the training rows.
-fn certify_threshold(
-    dir: &FitDir,
-    report: &Report,
-    heads: &Heads,
-    risk: f64,
-    delta: f64,
-) -> anyhow::Result<CertifiedThreshold> {
-    let Some((u, errors)) = split_scores(dir, CALIBRATION_SPLIT)? else {
-        bail!("the fit directory has no '{CALIBRATION_SPLIT}' scores to certify a threshold on");
+/// Certifies τ on the fit's calibration split (`fit.calibration`: rows that took no part in
+/// fitting or selection; CONTRACT §4, `--target-risk R --delta D`), the fallback restarts
+/// placed at fixed quantiles of `U` on the training rows (`train/u/adue`, disjoint from the
+/// calibration rows). Refuses a fit that left no calibration split.
+fn certify_threshold(dir: &FitDir, risk: f64, delta: f64) -> anyhow::Result<CertifiedThreshold> {
+    let Some(cal) = dir.calibration()? else {
+        bail!(
+            "{}: the fit left no calibration split (every row took part in fitting or \
+             selection), so no threshold can be certified; rerun fit with --val (cv \
+             selection) or --calib (hold-out selection)",
+            dir.path(crate::fit_dir::REPORT).display()
+        );
     };
-    let (source, reference) = reference_scores(dir, report, heads)?;
+    let u: Vec<f32> = cal.scores.u.iter().map(|&v| v as f32).collect();
+    let errors = cal.scores.errors.to_vec();
+    let reference: Vec<f32> = dir.train_scores()?.u.iter().map(|&v| v as f32).collect();
+    let source = format!(
+        "the U quantiles of `{}/u/adue` in scores.safetensors",
+        crate::fit_dir::TRAIN_SPLIT
+    );
     let cal = CalibrationSet {
-        split: CALIBRATION_SPLIT,
+        split: &cal.info.split,
         scores: &u,
         errors: &errors,
     };
@@ -139,57 +132,6 @@ fn certify_threshold(
         scores: &reference,
     };
     Ok(certify(&cal, &reference, risk, delta)?)
-}
-
-/// `U` on the training rows, with where it came from: `train/u/adue` of `scores.safetensors`
-/// when the fit wrote it; else the fitted head on the recorded `--train` file (its SHA-256
-/// checked), provided the calibration split was a separate file (a hold-out of `--train`
-/// would put calibration rows among the reference rows).
-fn reference_scores(
-    dir: &FitDir,
-    report: &Report,
-    heads: &Heads,
-) -> anyhow::Result<(String, Vec<f32>)> {
-    if let Some((u, _)) = split_scores(dir, REFERENCE_SPLIT)? {
-        return Ok((
-            format!("the U quantiles of `{REFERENCE_SPLIT}/u/adue` in scores.safetensors"),
-            u,
-        ));
-    }
-    let scores_file = dir.path(crate::fit_dir::SCORES);
-    let Some(train) = report.inputs.get(REFERENCE_SPLIT) else {
-        bail!(
-            "{}: no `{REFERENCE_SPLIT}` scores and no recorded `{REFERENCE_SPLIT}` input to \
-             place the certificate's restart thresholds",
-            scores_file.display()
-        );
-    };
-    if !report.inputs.contains_key(CALIBRATION_SPLIT) {
-        bail!(
-            "{}: no `{REFERENCE_SPLIT}` scores, and the '{CALIBRATION_SPLIT}' split was held out \
-             of --train, so U on the --train file would include calibration rows; rerun `fit` \
-             with --val",
-            scores_file.display()
-        );
-    }
-    let path = std::path::Path::new(&train.path);
-    let features = read_features(path)
-        .with_context(|| format!("the recorded `{REFERENCE_SPLIT}` input of the fit"))?;
-    if features.sha256 != train.sha256 {
-        bail!(
-            "{}: sha256 {} differs from the {} recorded by `fit`; the restart thresholds need \
-             the training rows the head was fitted on",
-            path.display(),
-            features.sha256,
-            train.sha256
-        );
-    }
-    features.check_against(&heads.original)?;
-    let u = heads.ue.uncertainty(features.features.view()).to_vec();
-    Ok((
-        format!("the U quantiles of the fitted head on {}", path.display()),
-        u,
-    ))
 }
 
 /// `(coverage, empirical risk, rows)` of `U ≤ tau` on the test split, when there is one.

@@ -2,14 +2,18 @@
 //! `null`), the fitted baselines are described, the sections are keyed as in CONTRACT §7.
 //! This is the only place that maps `score` and `fit` types into report types.
 
+use super::fit_section::{
+    CalibrationInfo, CvInfo, FitSection, GridEntry, RefitInfo, Selected, SelectionInfo,
+    SelectionScore, METRIC_CV_ROC_AUC, METRIC_VAL_ROC_AUC,
+};
 use super::model::{
     real, Baselines, BootstrapInfo, Comparison, CovarianceInfo, Estimate, EvaluationSections,
-    FitSection, GridEntry, MahalanobisInfo, PointValue, SplitCalibration, SplitSummary,
-    TemperatureCalibration, TemperatureInfo,
+    MahalanobisInfo, PointValue, SplitCalibration, SplitSummary, TemperatureCalibration,
+    TemperatureInfo,
 };
 use super::real::Real;
 use super::ReportError;
-use crate::fit::FitOutcome;
+use crate::fit::{FitOutcome, GridResult};
 use crate::score::bootstrap::BootstrapConfig;
 use crate::score::mahalanobis::CovarianceFactorInfo;
 use crate::score::{self, Evaluation, Mahalanobis, TemperatureScaling, TemperatureStatus};
@@ -161,32 +165,117 @@ impl EvaluationSections {
     }
 }
 
+/// What the fit engine does not know about its own selection: the name, size and
+/// stratification of the rows it selected on, and which reported splits are biased.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SelectionContext {
+    /// Seed of the run.
+    pub seed: u64,
+    /// The split whose rows scored the configurations (`train` under cv).
+    pub split: String,
+    /// Its rows.
+    pub rows: usize,
+    /// Errors among them.
+    pub errors: usize,
+    /// `error`, `label` or `none`.
+    pub stratified_on: String,
+    /// Splits whose AdUE metrics are optimistic (rows used in fitting or selection).
+    pub biased_splits: Vec<String>,
+}
+
+impl GridEntry {
+    /// A configuration's result; hyperparameters must be finite.
+    pub fn new(g: &GridResult) -> Result<Self, ReportError> {
+        Ok(GridEntry {
+            alpha: real("fit.grid.alpha", g.alpha)?,
+            beta: real("fit.grid.beta", g.beta)?,
+            lr: real("fit.grid.lr", g.lr)?,
+            lambda: real("fit.grid.lambda", g.lambda)?,
+            epochs: g.epochs,
+            schedule: g.schedule.as_str().into(),
+            best_epoch: g.best_epoch,
+            val_roc_auc: g.val_roc_auc.and_then(Real::new),
+            final_train_loss: Real::new(g.final_train_loss),
+        })
+    }
+}
+
 impl FitSection {
-    /// The grid search of a fit: every configuration in grid order, and the selected one
-    /// with λ.
-    pub fn from_outcome(outcome: &FitOutcome, lambda: f64) -> Result<Self, ReportError> {
+    /// The grid search of a fit: every configuration in grid order, the selected one, how it
+    /// was selected (`ctx` names the rows) and the calibration split left, if any.
+    pub fn from_outcome(
+        outcome: &FitOutcome,
+        ctx: SelectionContext,
+        calibration: Option<CalibrationInfo>,
+    ) -> Result<Self, ReportError> {
         let grid = outcome
             .grid
             .iter()
-            .map(|g| {
-                GridEntry::new(
-                    g.alpha,
-                    g.beta,
-                    g.lr,
-                    g.epochs,
-                    g.best_epoch,
-                    g.val_roc_auc,
-                    g.final_train_loss,
-                )
-            })
+            .map(GridEntry::new)
             .collect::<Result<Vec<_>, _>>()?;
-        // Not in the grid (cannot happen): an index past its end, which `new` rejects.
-        let index = outcome
-            .grid
-            .iter()
-            .position(|g| g == &outcome.selected)
-            .unwrap_or(grid.len());
-        FitSection::new(grid, index, lambda)
+        let index = outcome.selected_index;
+        let g = grid.get(index).ok_or(ReportError::SelectionOutOfGrid {
+            index,
+            len: grid.len(),
+        })?;
+        let selected = Selected {
+            grid_index: index,
+            alpha: g.alpha,
+            beta: g.beta,
+            lr: g.lr,
+            epochs: g.epochs,
+            schedule: g.schedule.clone(),
+            best_epoch: g.best_epoch,
+            lambda: g.lambda,
+            val_roc_auc: g.val_roc_auc,
+        };
+        let metric = match outcome.cv {
+            Some(_) => METRIC_CV_ROC_AUC,
+            None => METRIC_VAL_ROC_AUC,
+        };
+        let selection = SelectionInfo {
+            method: if outcome.cv.is_some() {
+                "cv"
+            } else {
+                "holdout"
+            }
+            .into(),
+            seed: ctx.seed,
+            split: ctx.split,
+            rows: ctx.rows,
+            errors: ctx.errors,
+            stratified_on: ctx.stratified_on,
+            cv: outcome.cv.as_ref().map(|cv| CvInfo {
+                folds: cv.folds,
+                repeats: cv.repeats,
+                smoothing: cv.smoothing,
+                fold_rows: cv.fold_rows.clone(),
+                fold_errors: cv.fold_errors.clone(),
+                fold_roc_auc: cv
+                    .fold_roc_auc
+                    .iter()
+                    .map(|v| v.and_then(Real::new))
+                    .collect(),
+            }),
+            score: SelectionScore {
+                metric: metric.into(),
+                value: selected.val_roc_auc,
+                selection_biased: true,
+            },
+            refit: outcome.cv.as_ref().map(|cv| RefitInfo {
+                rows: cv.refit_rows,
+                passes: selected.best_epoch,
+            }),
+            biased_splits: ctx.biased_splits,
+        };
+        Ok(FitSection {
+            selected,
+            grid,
+            selection_metric: metric.into(),
+            selection,
+            calibration,
+            warnings: Vec::new(),
+        })
     }
 }
 
@@ -249,8 +338,25 @@ fn temperature_info(ts: &TemperatureScaling, split: &str) -> Result<TemperatureI
 
 #[cfg(test)]
 mod tests {
-    use super::super::model::{Estimate, FitSection, GridEntry};
+    use super::super::fit_section::{FitSection, GridEntry};
+    use super::super::model::Estimate;
+    use super::SelectionContext;
+    use crate::fit::{Config, FitOutcome, GridResult, Schedule};
+    use crate::head::{Head, UeHead, UeSpec};
     use crate::score;
+
+    fn result(alpha: f64, auc: Option<f64>, loss: f64) -> GridResult {
+        let cfg = Config {
+            index: 0,
+            alpha,
+            beta: 0.0,
+            lr: 1e-3,
+            lambda: 30.0,
+            epochs: 5,
+            schedule: Schedule::FullBatch,
+        };
+        GridResult::new(&cfg, 3, auc, loss)
+    }
 
     fn estimate(point: Result<f64, String>, replicates: &[Option<f64>]) -> Estimate {
         Estimate::from(&score::Estimate::from_replicates(point, replicates, 0.95))
@@ -270,11 +376,34 @@ mod tests {
             "{json}"
         );
 
-        let g = GridEntry::new(0.1, 0.0, 1e-3, 5, 3, Some(f64::NAN), f64::INFINITY).unwrap();
+        let r = result(0.1, Some(f64::NAN), f64::INFINITY);
+        let g = GridEntry::new(&r).unwrap();
         assert_eq!((g.val_roc_auc, g.final_train_loss), (None, None));
-        let err = GridEntry::new(f64::NAN, 0.0, 1e-3, 5, 3, None, 0.1).unwrap_err();
+        assert_eq!((g.schedule.as_str(), g.lambda.get()), ("full_batch", 30.0));
+        let err = GridEntry::new(&result(f64::NAN, None, 0.1)).unwrap_err();
         assert!(err.to_string().contains("fit.grid.alpha"), "{err}");
-        let err = FitSection::new(vec![g], 3, 100.0).unwrap_err();
+        let outcome = FitOutcome {
+            ue: UeHead {
+                head: Head::Linear {
+                    weight: ndarray::Array2::zeros((2, 3)),
+                    bias: None,
+                },
+                spec: UeSpec::paper(),
+            },
+            selected: r.clone(),
+            selected_index: 3,
+            grid: vec![r],
+            cv: None,
+        };
+        let ctx = SelectionContext {
+            seed: 0,
+            split: "val".into(),
+            rows: 10,
+            errors: 3,
+            stratified_on: "none".into(),
+            biased_splits: vec!["val".into()],
+        };
+        let err = FitSection::from_outcome(&outcome, ctx, None).unwrap_err();
         assert!(err.to_string().contains("index 3"), "{err}");
     }
 

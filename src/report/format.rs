@@ -1,6 +1,7 @@
 //! Number formatting shared by the text summary and the HTML page.
 
-use super::model::{Estimate, Report, Selected};
+use super::fit_section::{FitSection, Selected};
+use super::model::{Estimate, Report};
 use super::real::Real;
 
 /// `0.8123` or `n/a`.
@@ -50,7 +51,7 @@ pub fn general(x: f64) -> String {
 }
 
 /// The selected configuration as the summary and the HTML page print it:
-/// `[α, β, lr, epochs, best epoch, λ, validation ROC-AUC]`.
+/// `[α, β, lr, epochs, best epoch, λ, selection score]`.
 pub fn selected(s: &Selected) -> [String; 7] {
     [
         general(s.alpha.get()),
@@ -61,6 +62,64 @@ pub fn selected(s: &Selected) -> [String; 7] {
         general(s.lambda.get()),
         value(s.val_roc_auc),
     ]
+}
+
+/// What the selection score is, for a reader: `5-fold CV mean held-out ROC-AUC` or
+/// `validation ROC-AUC on 'val'`, always marked selection-biased.
+pub fn selection_score_label(fit: &FitSection) -> String {
+    let sel = &fit.selection;
+    match &sel.cv {
+        Some(cv) if cv.repeats > 1 => format!(
+            "{}×{}-fold CV mean held-out ROC-AUC (selection-biased)",
+            cv.repeats, cv.folds
+        ),
+        Some(cv) => format!(
+            "{}-fold CV mean held-out ROC-AUC (selection-biased)",
+            cv.folds
+        ),
+        None => format!("validation ROC-AUC on '{}' (selection-biased)", sel.split),
+    }
+}
+
+/// One line on how the fit selected, refitted and what is left for calibration.
+pub fn selection_note(fit: &FitSection) -> String {
+    let sel = &fit.selection;
+    let how = match &sel.refit {
+        Some(r) => format!(
+            "selected by {} on '{}' ({} rows, {} errors), refitted on {} rows for {} {}",
+            sel.method,
+            sel.split,
+            sel.rows,
+            sel.errors,
+            r.rows,
+            r.passes,
+            if fit.selected.schedule == "full_batch" {
+                "steps"
+            } else {
+                "epochs"
+            }
+        ),
+        None => format!(
+            "selected by {} on '{}' ({} rows, {} errors)",
+            sel.method, sel.split, sel.rows, sel.errors
+        ),
+    };
+    let cal = match &fit.calibration {
+        Some(c) => format!(
+            "calibration split '{}' ({} rows, from {})",
+            c.split, c.rows, c.source
+        ),
+        None => "no calibration split (rows untouched by fitting and selection: none)".into(),
+    };
+    let biased = if sel.biased_splits.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "; AdUE metrics selection-biased on: {}",
+            sel.biased_splits.join(", ")
+        )
+    };
+    format!("{how}; {cal}{biased}")
 }
 
 #[cfg(test)]

@@ -5,7 +5,10 @@
 use std::fmt::Write;
 
 use super::curves::{Curves, ReliabilityBin};
-use super::format::{estimate, general, selected, selection_biased_note, signed_estimate, value};
+use super::format::{
+    estimate, general, selected, selection_biased_note, selection_note, selection_score_label,
+    signed_estimate, value,
+};
 use super::model::{CalibrationEstimates, Estimate, Report};
 use super::svg::{escape, Plot, PALETTE};
 
@@ -63,9 +66,12 @@ fn fit(h: &mut String, r: &Report) {
     let [alpha, beta, lr, epochs, best, lambda, auc] = selected(&r.fit.selected);
     let _ = write!(
         h,
-        "<h2>Fit</h2><p>Selected (by validation error ROC-AUC, configuration {} of {}): α = {alpha}, β = {beta}, lr = {lr}, epochs = {epochs} (best epoch {best}), λ = {lambda}; validation ROC-AUC {auc}.</p>",
+        "<h2>Fit</h2><p>Selected (configuration {} of {}): α = {alpha}, β = {beta}, lr = {lr}, λ = {lambda}, {} schedule of {epochs} (kept {best}); {} {auc}.</p><p>{}.</p>",
         r.fit.selected.grid_index + 1,
         r.fit.grid.len(),
+        escape(&r.fit.selected.schedule),
+        escape(&selection_score_label(&r.fit)),
+        escape(&selection_note(&r.fit)),
     );
     h.push_str(&grid_chart(r));
 }
@@ -268,9 +274,9 @@ fn grid_chart(r: &Report) -> String {
         x_ticks: Some((1..=n).step_by(step).map(|i| i as f64).collect()),
     };
     let mut s = p.open(
-        "Validation error ROC-AUC per grid configuration",
-        "configuration (order tried)",
-        "val ROC-AUC",
+        "Selection score (error ROC-AUC) per grid configuration",
+        "configuration (grid order)",
+        "selection ROC-AUC",
     );
     for (i, (v, g)) in vals.iter().zip(&r.fit.grid).enumerate() {
         let Some(v) = v else { continue };

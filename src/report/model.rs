@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 pub use super::conventions::Conventions;
+use super::fit_section::FitSection;
 use super::provenance::{InputFile, Tool};
 use super::real::Real;
 use super::ReportError;
@@ -16,7 +17,7 @@ use crate::head::{Head, UeSpec};
 use crate::score;
 
 /// Version of the report layout; bumped on any change of the key paths.
-pub const SCHEMA_VERSION: &str = "2.0.0";
+pub const SCHEMA_VERSION: &str = "2.1.0";
 
 /// A point estimate with its bootstrap interval.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -198,110 +199,6 @@ pub struct EvaluationSections {
     pub bootstrap: BootstrapInfo,
 }
 
-/// One configuration of the fit grid.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct GridEntry {
-    /// Weight of the `(U − U_SR)²` term.
-    pub alpha: Real,
-    /// Weight of the L2-SP term.
-    pub beta: Real,
-    /// Peak learning rate.
-    pub lr: Real,
-    /// Epochs trained.
-    pub epochs: usize,
-    /// Epoch whose weights were kept.
-    pub best_epoch: usize,
-    /// Validation error ROC-AUC; `null` when undefined.
-    pub val_roc_auc: Option<Real>,
-    /// Training loss at the last epoch; `null` when it diverged (not finite).
-    pub final_train_loss: Option<Real>,
-}
-
-impl GridEntry {
-    /// From the fit engine's numbers; hyperparameters must be finite.
-    pub fn new(
-        alpha: f64,
-        beta: f64,
-        lr: f64,
-        epochs: usize,
-        best_epoch: usize,
-        val_roc_auc: Option<f64>,
-        final_train_loss: f64,
-    ) -> Result<Self, ReportError> {
-        Ok(GridEntry {
-            alpha: real("fit.grid.alpha", alpha)?,
-            beta: real("fit.grid.beta", beta)?,
-            lr: real("fit.grid.lr", lr)?,
-            epochs,
-            best_epoch,
-            val_roc_auc: val_roc_auc.and_then(Real::new),
-            final_train_loss: Real::new(final_train_loss),
-        })
-    }
-}
-
-/// The selected configuration.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Selected {
-    /// Index into `grid`.
-    pub grid_index: usize,
-    /// α.
-    pub alpha: Real,
-    /// β.
-    pub beta: Real,
-    /// Learning rate.
-    pub lr: Real,
-    /// Epochs.
-    pub epochs: usize,
-    /// Epoch kept.
-    pub best_epoch: usize,
-    /// SmoothMax sharpness λ.
-    pub lambda: Real,
-    /// Validation error ROC-AUC of the selection.
-    pub val_roc_auc: Option<Real>,
-}
-
-/// `fit`: the grid search and its winner.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct FitSection {
-    /// The chosen configuration.
-    pub selected: Selected,
-    /// Every configuration tried, in the order tried.
-    pub grid: Vec<GridEntry>,
-    /// What selected it.
-    pub selection_metric: String,
-    /// Caveats about the selection that the user should act on (for example a validation split
-    /// too small to select on); absent when there are none.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub warnings: Vec<String>,
-}
-
-impl FitSection {
-    /// `selected` is `grid[index]` with λ added.
-    pub fn new(grid: Vec<GridEntry>, index: usize, lambda: f64) -> Result<Self, ReportError> {
-        let g = grid.get(index).ok_or(ReportError::SelectionOutOfGrid {
-            index,
-            len: grid.len(),
-        })?;
-        let selected = Selected {
-            grid_index: index,
-            alpha: g.alpha,
-            beta: g.beta,
-            lr: g.lr,
-            epochs: g.epochs,
-            best_epoch: g.best_epoch,
-            lambda: real("fit.selected.lambda", lambda)?,
-            val_roc_auc: g.val_roc_auc,
-        };
-        Ok(FitSection {
-            selected,
-            grid,
-            selection_metric: "val_roc_auc".into(),
-            warnings: Vec::new(),
-        })
-    }
-}
-
 /// The classification head and the uncertainty definition.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HeadSummary {
@@ -394,9 +291,6 @@ pub struct ReportParts {
     pub evaluation: EvaluationSections,
     /// Seconds per stage.
     pub timing: BTreeMap<String, f64>,
-    /// The split whose rows selected AdUE's configuration and epoch (`None` when no split
-    /// of the report did, e.g. under cross-validation on the training rows).
-    pub selection_split: Option<String>,
 }
 
 impl Report {
@@ -407,11 +301,7 @@ impl Report {
             .into_iter()
             .map(|(k, v)| Ok((k.clone(), real(&format!("timing.{k}"), v)?)))
             .collect::<Result<_, ReportError>>()?;
-        let selection_biased = parts
-            .selection_split
-            .as_deref()
-            .map(|split| selection_biased(&parts.fit, &parts.evaluation, split))
-            .unwrap_or_default();
+        let selection_biased = selection_biased(&parts.fit, &parts.evaluation);
         Ok(Report {
             schema_version: SCHEMA_VERSION.into(),
             tool: Tool::default(),
@@ -428,20 +318,24 @@ impl Report {
     }
 }
 
-/// The key paths of AdUE's numbers on the selection split: its ranking metrics, its paired
-/// comparisons and the selected configuration's score there.
-fn selection_biased(fit: &FitSection, e: &EvaluationSections, split: &str) -> Vec<String> {
+/// The key paths of the selection-biased numbers: the selected configuration's selection
+/// score (the best of the grid on the rows that scored it, whether a hold-out split or the
+/// cross-validation folds), and AdUE's ranking metrics and paired comparisons on every split
+/// in `fit.selection.biased_splits` (rows that took part in fitting or selection).
+fn selection_biased(fit: &FitSection, e: &EvaluationSections) -> Vec<String> {
     let adue = score::method::ADUE;
     let mut out = Vec::new();
-    if fit.selected.val_roc_auc.is_some() && split == "val" {
+    if fit.selected.val_roc_auc.is_some() {
         out.push("fit.selected.val_roc_auc".to_string());
     }
-    if e.methods.get(adue).is_some_and(|m| m.contains_key(split)) {
-        out.push(format!("methods.{adue}.{split}"));
-    }
-    for (pair, per_split) in &e.comparisons {
-        if pair.starts_with(&format!("{adue}_vs_")) && per_split.contains_key(split) {
-            out.push(format!("comparisons.{pair}.{split}"));
+    for split in &fit.selection.biased_splits {
+        if e.methods.get(adue).is_some_and(|m| m.contains_key(split)) {
+            out.push(format!("methods.{adue}.{split}"));
+        }
+        for (pair, per_split) in &e.comparisons {
+            if pair.starts_with(&format!("{adue}_vs_")) && per_split.contains_key(split) {
+                out.push(format!("comparisons.{pair}.{split}"));
+            }
         }
     }
     out

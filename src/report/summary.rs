@@ -2,7 +2,10 @@
 
 use std::fmt::Write;
 
-use super::format::{estimate, general, selected, selection_biased_note, signed_estimate, value};
+use super::format::{
+    estimate, general, selected, selection_biased_note, selection_note, selection_score_label,
+    signed_estimate, value,
+};
 use super::model::{CalibrationEstimates, Report};
 
 /// Renders the summary (`report --fit DIR`): the selected configuration, then per split
@@ -19,12 +22,12 @@ pub fn render_summary(r: &Report) -> String {
     let [alpha, beta, lr, epochs, best, lambda, auc] = selected(&r.fit.selected);
     let _ = writeln!(
         out,
-        "selected: alpha={alpha} beta={beta} lr={lr} epochs={epochs} (best epoch {best}), lambda={lambda}; val ROC-AUC {auc}{} (grid of {})",
-        selection_biased_note(r, "fit.selected.val_roc_auc")
-            .map(|n| format!(" ({n})"))
-            .unwrap_or_default(),
+        "selected: alpha={alpha} beta={beta} lr={lr} lambda={lambda} {} epochs={epochs} (kept {best}); {} {auc} (grid of {})",
+        r.fit.selected.schedule,
+        selection_score_label(&r.fit),
         r.fit.grid.len()
     );
+    let _ = writeln!(out, "{}", selection_note(&r.fit));
     for (split, d) in &r.evaluation.data {
         let _ = writeln!(
             out,

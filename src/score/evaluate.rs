@@ -81,17 +81,21 @@ pub struct EvalConfig {
     pub temperature_bracket: (f64, f64),
     /// Largest accepted covariance condition estimate before jitter is added.
     pub max_condition: f64,
+    /// Splits that are scored (their per-row scores are in [`Evaluation::scores`]) but not
+    /// measured: no metrics, intervals or comparisons (e.g. the rows AdUE was fitted on).
+    pub scores_only: BTreeSet<String>,
 }
 
 impl EvalConfig {
     /// CONTRACT defaults: 1000 resamples at 95% with `seed`, temperature fitted on `val`
-    /// in `[0.01, 100]`, condition estimate at most 1e10.
+    /// in `[0.01, 100]`, condition estimate at most 1e10, every split measured.
     pub fn new(seed: u64) -> Self {
         EvalConfig {
             bootstrap: BootstrapConfig::new(seed),
             temperature_split: "val".into(),
             temperature_bracket: (0.01, 100.0),
             max_condition: 1e10,
+            scores_only: BTreeSet::new(),
         }
     }
 }
@@ -120,7 +124,8 @@ pub struct Evaluation {
 /// Scores every method on every split and computes the metrics of CONTRACT §5.
 ///
 /// Mahalanobis (and its relative form) is fitted on `train`; for a dense `head`, also on
-/// its hidden layer; the temperature on the split named `config.temperature_split`.
+/// its hidden layer; the temperature on the split named `config.temperature_split`. Splits
+/// named in `config.scores_only` get per-row scores but no metrics.
 pub fn evaluate(
     train: &TrainInputs,
     splits: &[SplitInputs],
@@ -173,11 +178,13 @@ pub fn evaluate(
         let stats = LogitStats::new(split.original_logits, split.labels, 1.0);
         let scaled = LogitStats::new(split.original_logits, split.labels, ts.temperature);
         let s = split_scores(split, &stats, &scaled, &md, hidden_md.as_ref(), head)?;
-        // After-temperature calibration only on splits T was not fitted on: on its own
-        // split the metrics are in-sample (optimistic), and a fixed-T bootstrap there
-        // ignores the variability of fitting T.
-        let held_out = (split.name != config.temperature_split).then_some(&scaled);
-        metrics.add(split.name, &s, &stats, held_out, &config.bootstrap);
+        if !config.scores_only.contains(split.name) {
+            // After-temperature calibration only on splits T was not fitted on: on its own
+            // split the metrics are in-sample (optimistic), and a fixed-T bootstrap there
+            // ignores the variability of fitting T.
+            let held_out = (split.name != config.temperature_split).then_some(&scaled);
+            metrics.add(split.name, &s, &stats, held_out, &config.bootstrap);
+        }
         scores.push(s);
     }
     Ok(Evaluation {

@@ -57,18 +57,26 @@ pub struct FitSettings {
     pub checkpoint: PathBuf,
     /// Features the AdUE head is trained on.
     pub train: PathBuf,
-    /// Features for model selection (`None`: a held-out part of `train`).
+    /// Features AdUE never trains on: under cross-validation the untouched split (unbiased
+    /// metrics, the calibration split); under hold-out the selection split (or its selection
+    /// half, when there is no `calib`).
     pub val: Option<PathBuf>,
+    /// Features held out for certifying a threshold (scored like the others, never used for
+    /// fitting or selection).
+    pub calib: Option<PathBuf>,
     /// Features for the final evaluation.
     pub test: Option<PathBuf>,
     /// Features the Mahalanobis baseline is fitted on (`None`: `train`).
     pub md_train: Option<PathBuf>,
     /// The fit directory to write.
     pub out: PathBuf,
-    /// The grid of configurations, already read and validated.
+    /// The grid of configurations, already read and validated (with `--lambda` applied).
     pub grid: Grid,
-    /// SmoothMax sharpness λ.
-    pub lambda: f64,
+    /// `--lambda`: the one λ of every configuration (already set in `grid`; kept to be
+    /// checked and reported as a parameter).
+    pub lambda: Option<f64>,
+    /// How the configuration is selected.
+    pub selection: Selection,
     /// Seed of shuffling, dropout, hold-out split and bootstrap.
     pub seed: u64,
     /// Worker threads (≥ 1; the machine's parallelism when not given).
@@ -77,6 +85,20 @@ pub struct FitSettings {
     pub activation: Option<Activation>,
     /// Rescale `U` and `U_SR` by `1/(1 − 1/C)`.
     pub rescale: bool,
+}
+
+/// How `fit` selects the configuration and its checkpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Selection {
+    /// Stratified k-fold cross-validation on `--train`, then a refit on all of it.
+    CrossValidation {
+        /// Folds.
+        folds: usize,
+        /// Seeded partitions averaged over.
+        repeats: usize,
+    },
+    /// Early stopping and selection on a held-out split.
+    Holdout,
 }
 
 /// The risk target of a certified rejection threshold (`--target-risk R --delta D`).

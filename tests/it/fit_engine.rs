@@ -1,19 +1,24 @@
 //! The fit engine end to end on synthetic data: selection, determinism, early stopping,
 //! error handling.
 
-use adue_compile::fit::{fit, AdueParams, FitData, FitError, Grid};
+use adue_compile::fit::{fit, AdueParams, FitData, FitError, Grid, GridBlock};
 use adue_compile::score::roc_auc;
 use ndarray::Array1;
 
 use crate::fit_support::{synthetic, Problem};
 
-fn small_grid() -> Grid {
-    Grid {
+fn small_block() -> GridBlock {
+    GridBlock {
         alpha: vec![0.0, 0.3],
         beta: vec![0.01, 1.0],
         lr: vec![1e-3],
         epochs: vec![3, 6],
+        ..GridBlock::default()
     }
+}
+
+fn small_grid() -> Grid {
+    small_block().into()
 }
 
 fn auc_of(head: &adue_compile::head::Head, split: &crate::fit_support::Split) -> Option<f64> {
@@ -119,12 +124,14 @@ fn identical_for_any_thread_count_and_across_runs() {
 #[test]
 fn early_stopping_caps_the_run_and_restores_the_best_epoch() {
     let p = problem(false);
-    let grid = Grid {
+    let grid: Grid = GridBlock {
         alpha: vec![0.0],
         beta: vec![0.01],
         lr: vec![1e-2],
         epochs: vec![40],
-    };
+        ..GridBlock::default()
+    }
+    .into();
     let params = AdueParams::new()
         .grid(grid)
         .patience(2)
@@ -141,10 +148,11 @@ fn early_stopping_caps_the_run_and_restores_the_best_epoch() {
 #[test]
 fn rescaled_variant_is_recorded_in_the_spec() {
     let p = problem(false);
-    let grid = Grid {
+    let grid: Grid = GridBlock {
         epochs: vec![2],
-        ..small_grid()
-    };
+        ..small_block()
+    }
+    .into();
     let params = AdueParams::new()
         .grid(grid)
         .rescale(true)
@@ -162,10 +170,11 @@ fn rescaled_variant_is_recorded_in_the_spec() {
 #[test]
 fn balanced_sampling_runs_and_differs_from_shuffling() {
     let p = problem(false);
-    let grid = Grid {
+    let grid: Grid = GridBlock {
         epochs: vec![2],
-        ..small_grid()
-    };
+        ..small_block()
+    }
+    .into();
     let run = |balanced| {
         let params = AdueParams::new()
             .grid(grid.clone())
@@ -321,9 +330,10 @@ fn grid_files_are_validated_with_the_file_named() {
     std::fs::write(&path, ok).unwrap();
     let g = Grid::from_json_file(&path).unwrap();
     assert_eq!(g.len(), 4);
+    let b = &g.blocks[0];
     assert_eq!(
-        (g.alpha, g.lr, g.epochs),
-        (vec![0.0, 0.5], vec![1e-4, 1e-3], vec![3])
+        (&b.alpha, &b.lr, &b.epochs),
+        (&vec![0.0, 0.5], &vec![1e-4, 1e-3], &vec![3])
     );
     let cases = [
         ("{not json", "expected {\"alpha\""),

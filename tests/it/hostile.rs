@@ -336,7 +336,7 @@ pub fn corpus() -> Vec<Case> {
         },
         Case {
             name: "one-row-train",
-            wrong: "train split of one row, no --val (nothing to hold out)",
+            wrong: "train split of one row, no --val (no errors to learn or cross-validate)",
             setup: |c| {
                 let p = forged(c, "train.safetensors", "train.safetensors", |f| {
                     for t in &mut f.tensors {
@@ -345,11 +345,11 @@ pub fn corpus() -> Vec<Case> {
                 });
                 (c.fit(&p, &[]), shown(&p))
             },
-            expect: Expect::Rejected(&["hold", "has 1 row"]),
+            expect: Expect::Rejected(&["train split", "of 1 rows", "errors and correct"]),
         },
         Case {
             name: "one-row-val",
-            wrong: "val split of one row (error ROC-AUC undefined)",
+            wrong: "hold-out selection on a val split of one row (error ROC-AUC undefined)",
             setup: |c| {
                 let p = forged(c, "val.safetensors", "val.safetensors", |f| {
                     for t in &mut f.tensors {
@@ -357,7 +357,10 @@ pub fn corpus() -> Vec<Case> {
                     }
                 });
                 let train = fixture(SMALL, "train.safetensors");
-                (c.fit(&train, &[&"--val", &p]), shown(&p))
+                let calib = fixture(SMALL, "val.safetensors");
+                let extra: [&dyn AsRef<std::ffi::OsStr>; 6] =
+                    [&"--val", &p, &"--calib", &calib, &"--selection", &"holdout"];
+                (c.fit(&train, &extra), shown(&p))
             },
             expect: Expect::Rejected(&["val split", "of 1 rows"]),
         },

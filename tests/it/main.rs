@@ -11,6 +11,7 @@ mod export_support;
 mod export_threshold;
 mod features_crosscheck;
 mod features_e2e;
+mod fit_cv;
 mod fit_engine;
 mod fit_fixtures;
 mod fit_optim;

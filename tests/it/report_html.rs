@@ -47,7 +47,7 @@ fn html_is_self_contained_and_has_every_part() {
         "Reliability, original",
         "Reliability, temperature-scaled",
         "Risk–coverage (test)",
-        "Validation error ROC-AUC per grid configuration",
+        "Selection score (error ROC-AUC) per grid configuration",
         "adue_vs_softmax_response",
         "relative_mahalanobis",
         "adaptive ECE",

@@ -9,9 +9,10 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use adue_compile::head::{softmax_rows, uncertainty_from_probs, UeSpec};
+use adue_compile::fit::{Config, FitOutcome, GridResult, Schedule};
+use adue_compile::head::{softmax_rows, uncertainty_from_probs, Head, UeHead, UeSpec};
 use adue_compile::report::{
-    EvaluationSections, FitSection, GridEntry, InputFile, Report, ReportParts,
+    EvaluationSections, FitSection, InputFile, Report, ReportParts, SelectionContext,
 };
 use adue_compile::score::{
     evaluate, roc_auc, EvalConfig, Evaluation, SplitInputs, SplitScores, TrainInputs,
@@ -92,9 +93,39 @@ pub fn case_report(dir: &Path, resamples: usize) -> (Report, Evaluation) {
     )
     .errors;
     let u_train = initial_u(&logits(&train));
-    let grid =
-        vec![GridEntry::new(0.0, 0.0, 0.0, 0, 0, val_auc, bce(&u_train, &train_errors)).unwrap()];
-    let fit = FitSection::new(grid, 0, UeSpec::paper().lambda).unwrap();
+    // The single zero-epoch configuration "selected" on val (hold-out), no calibration split.
+    let cfg = Config {
+        index: 0,
+        alpha: 0.0,
+        beta: 0.0,
+        lr: 0.0,
+        lambda: UeSpec::paper().lambda,
+        epochs: 0,
+        schedule: Schedule::OneCycle,
+    };
+    let result = GridResult::new(&cfg, 0, val_auc, bce(&u_train, &train_errors));
+    let outcome = FitOutcome {
+        ue: UeHead {
+            head: Head::Linear {
+                weight: ndarray::Array2::zeros((2, 1)),
+                bias: None,
+            },
+            spec: UeSpec::paper(),
+        },
+        selected: result.clone(),
+        selected_index: 0,
+        grid: vec![result],
+        cv: None,
+    };
+    let context = SelectionContext {
+        seed: 0,
+        split: "val".into(),
+        rows: val_scores.labels.len(),
+        errors: val_scores.errors.iter().filter(|&&e| e).count(),
+        stratified_on: "none".into(),
+        biased_splits: vec!["val".into()],
+    };
+    let fit = FitSection::from_outcome(&outcome, context, None).unwrap();
 
     let inputs: BTreeMap<String, InputFile> = ["train", "val", "test"]
         .iter()
@@ -116,7 +147,6 @@ pub fn case_report(dir: &Path, resamples: usize) -> (Report, Evaluation) {
         fit,
         evaluation: EvaluationSections::new(&eval).unwrap(),
         timing: BTreeMap::from([("evaluate".to_string(), seconds)]),
-        selection_split: Some("val".into()),
     })
     .unwrap();
     (report, eval)

@@ -1,45 +1,56 @@
-//! `fit`: load → fit the AdUE head → score every method → write the fit directory.
+//! `fit`: load → assign the rows their roles (`plan`) → fit and select the AdUE head → score
+//! every method → write the fit directory.
 //!
 //! Everything is computed in memory first and written only at the end, each file
 //! atomically, so a failed run leaves no new file behind.
 
+mod plan;
 mod record;
 mod split;
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use anyhow::Context;
 use ndarray::Array2;
 
 use super::{inputs, Outcome};
 use crate::export::MahalanobisExport;
-use crate::fit::{fit, stratified_holdout, AdueParams};
-use crate::fit_dir::{self, FitDir, FitFiles};
-use crate::report::{EvaluationSections, FitSection, HeadSummary, Report, ReportParts};
-use crate::score::{evaluate, EvalConfig, TrainInputs};
-use crate::settings::{FitSettings, Printer};
+use crate::fit::{fit, fit_cv, AdueParams, DEFAULT_LAMBDA};
+use crate::fit_dir::{self, FitDir, FitFiles, TRAIN_SPLIT};
+use crate::report::{
+    CalibrationInfo, EvaluationSections, FitSection, HeadSummary, Report, ReportParts,
+    SelectionContext,
+};
+use crate::score::{evaluate, EvalConfig, Evaluation, TrainInputs};
+use crate::settings::{FitSettings, Printer, Selection};
+use plan::Plan;
 use record::{input_files, name_split_file, summary};
 use split::{selection_noise_warning, split_inputs, Split};
 
-/// Fraction of `--train` held out for selection when no `--val` is given (CONTRACT §3).
-pub const HOLDOUT_FRACTION: f64 = 0.2;
+pub use plan::HOLDOUT_FRACTION;
 
 /// Runs `fit`.
 pub fn run(args: &FitSettings, printer: &Printer) -> anyhow::Result<Outcome> {
     let threads = args.threads;
+    let (folds, repeats) = match args.selection {
+        Selection::CrossValidation { folds, repeats } => (folds, repeats),
+        Selection::Holdout => (5, 1),
+    };
     let params = AdueParams::new()
         .grid(args.grid.clone())
-        .lambda(args.lambda)
+        .lambda(args.lambda.unwrap_or(DEFAULT_LAMBDA))
         .rescale(args.rescale)
         .seed(args.seed)
         .threads(threads)
+        .folds(folds)
+        .cv_repeats(repeats)
         .quiet(!printer.progress_bars())
         .check()?;
 
     let ckpt = inputs::checkpoint(&args.checkpoint, args.activation)?;
     let mut inputs: Vec<&Path> = vec![&args.checkpoint, &args.train];
     inputs.extend(args.val.as_deref());
+    inputs.extend(args.calib.as_deref());
     inputs.extend(args.test.as_deref());
     inputs.extend(args.md_train.as_deref());
     inputs.extend(ckpt.files.iter().map(|f| f.path.as_path()));
@@ -48,68 +59,61 @@ pub fn run(args: &FitSettings, printer: &Printer) -> anyhow::Result<Outcome> {
     let read = |p: &Path| inputs::features(p, &ckpt);
     let mut train_fs = read(&args.train)?;
     let mut val_fs = args.val.as_deref().map(read).transpose()?;
+    let mut calib_fs = args.calib.as_deref().map(read).transpose()?;
     let mut test_fs = args.test.as_deref().map(read).transpose()?;
     let mut md_fs = args.md_train.as_deref().map(read).transpose()?;
 
-    let all_train = Split::take("train", &mut train_fs, head)?;
-    let (train, val) = match &mut val_fs {
-        Some(v) => (all_train, Split::take("val", v, head)?),
-        None => {
-            let (tr, va) = stratified_holdout(all_train.labels.view(), HOLDOUT_FRACTION, args.seed)
-                .with_context(|| {
-                    format!(
-                        "{}: holding out {}% of the training rows for selection (no --val)",
-                        args.train.display(),
-                        HOLDOUT_FRACTION * 100.0
-                    )
-                })?;
-            all_train.hold_out(&tr, &va)
-        }
+    let take = |name, fs: &mut Option<crate::load::FeatureSet>| {
+        fs.as_mut().map(|f| Split::take(name, f, head)).transpose()
     };
-    let test = test_fs
-        .as_mut()
-        .map(|t| Split::take("test", t, head))
-        .transpose()?;
+    let train = Split::take(TRAIN_SPLIT, &mut train_fs, head)?;
+    let val = take("val", &mut val_fs)?;
+    let calib = take("calib", &mut calib_fs)?;
+    let test = take("test", &mut test_fs)?;
+    let plan = Plan::new(args, train, val, calib)?;
 
-    let warnings: Vec<String> = selection_noise_warning(&val, params.grid().len())
-        .into_iter()
-        .collect();
+    let (what, remedy) = match &plan.select {
+        None => (
+            format!("the training split (selection by {folds}-fold cross-validation)"),
+            "--train",
+        ),
+        Some(s) => (format!("the selection split '{}'", s.name), "--val"),
+    };
+    let warnings: Vec<String> =
+        selection_noise_warning(plan.selection_split(), &what, remedy, params.grid().len())
+            .into_iter()
+            .collect();
     for w in &warnings {
         printer.warn(w);
     }
-    printer.stage(format!(
-        "fit: {} configurations on {} train / {} val rows, {threads} threads",
-        params.grid().len(),
-        train.labels.len(),
-        val.labels.len()
-    ));
-    let outcome = fit(&params, head, &train.fit_data(), &val.fit_data())
-        .map_err(|e| name_split_file(e, args))?;
+    let configs = params.configurations().len();
+    let outcome = match &plan.select {
+        None => {
+            printer.stage(format!(
+                "fit: {configs} configurations × {} folds on {} train rows, then a refit, \
+                 {threads} threads",
+                folds * repeats,
+                plan.fit.labels.len()
+            ));
+            fit_cv(&params, head, &plan.fit.fit_data())
+        }
+        Some(s) => {
+            printer.stage(format!(
+                "fit: {configs} configurations on {} train / {} {} rows, {threads} threads",
+                plan.fit.labels.len(),
+                s.labels.len(),
+                s.name
+            ));
+            fit(&params, head, &plan.fit.fit_data(), &s.fit_data())
+        }
+    }
+    .map_err(|e| name_split_file(e, args, &plan.select_file))?;
 
     printer.stage("score: baselines, metrics, bootstrap intervals");
-    let u_val = outcome.ue.uncertainty(val.features.view());
-    let u_test = test
-        .as_ref()
-        .map(|t| outcome.ue.uncertainty(t.features.view()));
-    let mut splits = vec![split_inputs(&val, Some(&u_val))];
-    if let (Some(t), Some(u)) = (&test, &u_test) {
-        splits.push(split_inputs(t, Some(u)));
-    }
-    let md_train = match &md_fs {
-        Some(m) => TrainInputs {
-            name: "md_train",
-            labels: m.labels.view(),
-            features: m.features.view(),
-        },
-        None => TrainInputs {
-            name: "train",
-            labels: train.labels.view(),
-            features: train.features.view(),
-        },
-    };
-    let evaluation = evaluate(&md_train, &splits, Some(head), &EvalConfig::new(args.seed))?;
+    let (evaluation, context, calibration) =
+        score(args, head, &plan, test.as_ref(), &outcome, md_fs.as_ref())?;
     // The rows are no longer needed: free them before the outputs are encoded in memory.
-    drop((train, val, test));
+    drop((plan, test));
     if let Some(m) = &mut md_fs {
         m.features = Array2::zeros((0, 0));
     }
@@ -117,16 +121,14 @@ pub fn run(args: &FitSettings, printer: &Printer) -> anyhow::Result<Outcome> {
     let report = Report::new(ReportParts {
         seed: args.seed,
         label_names: train_fs.label_names(),
-        inputs: input_files(&ckpt, args, &[&train_fs], &val_fs, &test_fs, &md_fs),
+        inputs: input_files(&ckpt, &train_fs, &[&val_fs, &calib_fs, &test_fs, &md_fs]),
         head: Some(HeadSummary::new(head, &outcome.ue.spec)?),
         fit: FitSection {
             warnings,
-            ..FitSection::from_outcome(&outcome, args.lambda)?
+            ..FitSection::from_outcome(&outcome, context, calibration)?
         },
         evaluation: EvaluationSections::new(&evaluation)?,
         timing: BTreeMap::new(),
-        // The configuration and epoch were chosen on the `val` rows (given or held out).
-        selection_split: Some("val".into()),
     })?;
     let whitening = evaluation.mahalanobis.whitening();
     let md_export = MahalanobisExport {
@@ -145,4 +147,73 @@ pub fn run(args: &FitSettings, printer: &Printer) -> anyhow::Result<Outcome> {
     })?;
     print!("{}", summary(&report, &args.out));
     Ok(Outcome::Success)
+}
+
+/// Scores every method on every split (the fitted rows scores-only), and describes the
+/// selection rows and the calibration split for the report.
+fn score(
+    args: &FitSettings,
+    head: &crate::head::Head,
+    plan: &Plan,
+    test: Option<&Split>,
+    outcome: &crate::fit::FitOutcome,
+    md: Option<&crate::load::FeatureSet>,
+) -> anyhow::Result<(Evaluation, SelectionContext, Option<CalibrationInfo>)> {
+    let mut splits: Vec<&Split> = vec![&plan.fit];
+    splits.extend(plan.select.as_ref());
+    splits.extend(plan.untouched.iter());
+    splits.extend(test);
+    let u: Vec<_> = splits
+        .iter()
+        .map(|s| outcome.ue.uncertainty(s.features.view()))
+        .collect();
+    let inputs: Vec<_> = splits
+        .iter()
+        .zip(&u)
+        .map(|(s, u)| split_inputs(s, Some(u)))
+        .collect();
+    let md_train = match md {
+        Some(m) => TrainInputs {
+            name: "md_train",
+            labels: m.labels.view(),
+            features: m.features.view(),
+        },
+        None => TrainInputs {
+            name: TRAIN_SPLIT,
+            labels: plan.fit.labels.view(),
+            features: plan.fit.features.view(),
+        },
+    };
+    let mut config = EvalConfig::new(args.seed);
+    // The original head never saw --train (its LoRA was trained on other rows), so the
+    // temperature may be fitted there when no validation rows exist.
+    config.temperature_split = ["val", "val_select"]
+        .into_iter()
+        .find(|n| splits.iter().any(|s| s.name == *n))
+        .unwrap_or(TRAIN_SPLIT)
+        .into();
+    config.scores_only.insert(TRAIN_SPLIT.into());
+    let evaluation = evaluate(&md_train, &inputs, Some(head), &config)?;
+
+    let sel = plan.selection_split();
+    let context = SelectionContext {
+        seed: args.seed,
+        split: sel.name.into(),
+        rows: sel.labels.len(),
+        errors: sel.errors(),
+        stratified_on: plan.stratified_on.into(),
+        biased_splits: plan.select.iter().map(|s| s.name.to_string()).collect(),
+    };
+    let calibration = plan.calibration.and_then(|(name, source)| {
+        splits
+            .iter()
+            .find(|s| s.name == name)
+            .map(|s| CalibrationInfo {
+                split: name.into(),
+                rows: s.labels.len(),
+                errors: s.errors(),
+                source: source.into(),
+            })
+    });
+    Ok((evaluation, context, calibration))
 }

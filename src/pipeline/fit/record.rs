@@ -6,17 +6,18 @@ use std::path::Path;
 
 use crate::fit::FitError;
 use crate::load::{Checkpoint, FeatureSet};
+use crate::report::format::{selection_note, selection_score_label};
 use crate::report::{InputFile, Report};
 use crate::settings::FitSettings;
 
-/// Prefixes an error about the data of one split with the file the split came from.
-pub(super) fn name_split_file(e: FitError, args: &FitSettings) -> anyhow::Error {
+/// Prefixes an error about the data of one split with the file the split came from
+/// (`select_file` describes the selection rows of a hold-out run).
+pub(super) fn name_split_file(e: FitError, args: &FitSettings, select_file: &str) -> anyhow::Error {
     let file = match &e {
-        FitError::SingleOutcome { split: "train", .. } => Some(args.train.display().to_string()),
-        FitError::SingleOutcome { split: "val", .. } => Some(match &args.val {
-            Some(v) => v.display().to_string(),
-            None => format!("{} (held-out part)", args.train.display()),
-        }),
+        FitError::SingleOutcome { split: "train", .. } | FitError::CrossValidation { .. } => {
+            Some(args.train.display().to_string())
+        }
+        FitError::SingleOutcome { split: "val", .. } => Some(select_file.to_string()),
         _ => None,
     };
     match file {
@@ -25,14 +26,12 @@ pub(super) fn name_split_file(e: FitError, args: &FitSettings) -> anyhow::Error 
     }
 }
 
-/// `inputs.<name>` for the report: every checkpoint file and every feature file.
+/// `inputs.<name>` for the report: every checkpoint file and every feature file (`others`:
+/// val, calib, test, md_train, in that order, where given).
 pub(super) fn input_files(
     ckpt: &Checkpoint,
-    _settings: &FitSettings,
-    train: &[&FeatureSet],
-    val: &Option<FeatureSet>,
-    test: &Option<FeatureSet>,
-    md: &Option<FeatureSet>,
+    train: &FeatureSet,
+    others: &[&Option<FeatureSet>; 4],
 ) -> BTreeMap<String, InputFile> {
     let mut m = BTreeMap::new();
     for f in &ckpt.files {
@@ -51,37 +50,39 @@ pub(super) fn input_files(
             },
         );
     };
-    for fs in train {
-        add("train", fs);
-    }
-    if let Some(v) = val {
-        add("val", v);
-    }
-    if let Some(t) = test {
-        add("test", t);
-    }
-    if let Some(d) = md {
-        add("md_train", d);
+    add("train", train);
+    for (name, fs) in ["val", "calib", "test", "md_train"].into_iter().zip(others) {
+        if let Some(fs) = fs {
+            add(name, fs);
+        }
     }
     m
 }
 
 /// The one-screen summary on stdout.
 pub(super) fn summary(report: &Report, out: &Path) -> String {
-    let sel = &report.fit.selected;
+    let fit = &report.fit;
+    let sel = &fit.selected;
     let mut s = format!(
-        "selected: alpha={} beta={} lr={} epochs={} (best epoch {}), lambda={}, val ROC-AUC {}\n",
+        "selected: alpha={} beta={} lr={} lambda={} {} epochs={} (kept {}); {} {}\n{}\n",
         sel.alpha.get(),
         sel.beta.get(),
         sel.lr.get(),
+        sel.lambda.get(),
+        sel.schedule,
         sel.epochs,
         sel.best_epoch,
-        sel.lambda.get(),
+        selection_score_label(fit),
         sel.val_roc_auc
             .map_or("n/a".into(), |v| format!("{:.4}", v.get())),
+        selection_note(fit),
     );
     s.push_str("error ROC-AUC        adue     softmax_response\n");
-    for split in ["val", "test"] {
+    let adue = report.evaluation.methods.get("adue");
+    for split in adue
+        .map(|m| m.keys().collect::<Vec<_>>())
+        .unwrap_or_default()
+    {
         let get = |m: &str| {
             report
                 .evaluation
@@ -91,18 +92,16 @@ pub(super) fn summary(report: &Report, out: &Path) -> String {
                 .and_then(|x| x.roc_auc.value)
                 .map_or("n/a".to_string(), |v| format!("{:.4}", v.get()))
         };
-        if report
-            .evaluation
-            .methods
-            .get("adue")
-            .is_some_and(|m| m.contains_key(split))
-        {
-            s.push_str(&format!(
-                "  {split:<18} {:<8} {}\n",
-                get("adue"),
-                get("softmax_response")
-            ));
-        }
+        let biased = if fit.selection.biased_splits.contains(split) {
+            "  (selection-biased)"
+        } else {
+            ""
+        };
+        s.push_str(&format!(
+            "  {split:<18} {:<8} {}{biased}\n",
+            get("adue"),
+            get("softmax_response")
+        ));
     }
     s.push_str(&format!("wrote {}\n", out.display()));
     s

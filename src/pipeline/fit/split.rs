@@ -50,6 +50,22 @@ impl Split {
         (train, val)
     }
 
+    /// Splits into two named splits of the rows `a` and `b` (copies).
+    pub(super) fn split(
+        self,
+        name_a: &'static str,
+        a: &[usize],
+        name_b: &'static str,
+        b: &[usize],
+    ) -> (Self, Self) {
+        (self.rows(name_a, a), self.rows(name_b, b))
+    }
+
+    /// Rows where the original model is wrong.
+    pub(super) fn errors(&self) -> usize {
+        error_flags(self).iter().filter(|&&e| e == 1).count()
+    }
+
     fn rows(&self, name: &'static str, idx: &[usize]) -> Self {
         Split {
             name,
@@ -100,31 +116,42 @@ pub(super) fn split_inputs<'a>(s: &'a Split, u: Option<&'a Array1<f32>>) -> Spli
     }
 }
 
+/// `e` of every row as 0/1 (1: the argmax of the original logits is not the label).
+pub(super) fn error_flags(s: &Split) -> Array1<usize> {
+    s.logits
+        .rows()
+        .into_iter()
+        .zip(&s.labels)
+        .map(|(row, &label)| usize::from(argmax(row.view()) != Some(label)))
+        .collect()
+}
+
 /// With fewer validation errors (or correct rows) than this, the validation error ROC-AUC
 /// that picks the configuration has a standard error above ~0.05, and a wide grid overfits
 /// it (measured on the 75-row `tiny-llama-576` reader case: test ROC-AUC 0.37–0.56 against
 /// 0.79 for the softmax response).
 const MIN_VAL_ROWS_PER_OUTCOME: usize = 30;
 
-/// A warning when the validation split is too small to select among `configs` heads.
-pub(super) fn selection_noise_warning(val: &Split, configs: usize) -> Option<String> {
-    let errors = val
-        .logits
-        .rows()
-        .into_iter()
-        .zip(&val.labels)
-        .filter(|(row, &label)| argmax(row.view()) != Some(label))
-        .count();
-    let correct = val.labels.len() - errors;
+/// A warning when the selection rows (`what`, e.g. "the validation split 'val'") are too
+/// few to select among `configs` heads; `remedy` says what to give instead.
+pub(super) fn selection_noise_warning(
+    sel: &Split,
+    what: &str,
+    remedy: &str,
+    configs: usize,
+) -> Option<String> {
+    let errors = sel.errors();
+    let correct = sel.labels.len() - errors;
     if errors >= MIN_VAL_ROWS_PER_OUTCOME && correct >= MIN_VAL_ROWS_PER_OUTCOME {
         return None;
     }
-    let se = auc_standard_error(0.75, errors, correct)
-        .map_or_else(|| "undefined".to_string(), |se| format!("about {se:.2}"));
+    // No errors or no correct rows: no AUC at all, and the fit stops with an error that
+    // says so; a warning about its noise would only precede it.
+    let se = auc_standard_error(0.75, errors, correct)?;
     Some(format!(
-        "the validation split has {errors} errors and {correct} correct rows: its error \
-         ROC-AUC, which selects among {configs} configurations, has a standard error of {se}, \
-         so the selected head may not generalise; give --val at least \
+        "{what} has {errors} errors and {correct} correct rows: its error ROC-AUC, which \
+         selects among {configs} configurations, has a standard error of about {se:.2}, so the \
+         selected head may not generalise; give {remedy} at least \
          {MIN_VAL_ROWS_PER_OUTCOME} errors and {MIN_VAL_ROWS_PER_OUTCOME} correct rows"
     ))
 }

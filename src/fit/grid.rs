@@ -86,9 +86,10 @@ pub const MAX_CONFIGURATIONS: usize = 10_000;
 pub const MAX_EPOCHS: usize = 10_000;
 
 /// One point of a [`Grid`].
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Config {
     /// Position in [`Grid::configurations`] order (the tie-breaker of the selection).
+    #[serde(skip)]
     pub index: usize,
     /// α.
     pub alpha: f64,

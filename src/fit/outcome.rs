@@ -3,24 +3,15 @@
 
 use serde::Serialize;
 
-use super::grid::{Config, Schedule};
+use super::grid::Config;
 use crate::head::UeHead;
 
 /// One trained grid configuration and how it scored (`fit.grid[]` in report.json).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct GridResult {
-    /// α.
-    pub alpha: f64,
-    /// β.
-    pub beta: f64,
-    /// Peak (one-cycle) or constant (full-batch) learning rate.
-    pub lr: f64,
-    /// SmoothMax sharpness λ.
-    pub lambda: f64,
-    /// Scheduled epochs (one-cycle) or steps (full-batch).
-    pub epochs: usize,
-    /// How it trained.
-    pub schedule: Schedule,
+    /// The configuration (α, β, lr, λ, epochs or steps, schedule).
+    #[serde(flatten)]
+    pub config: Config,
     /// Checkpoint (epochs or steps trained, ≥ 1) whose weights are kept: the best by the
     /// selection score; 0 if no checkpoint had a defined one.
     pub best_epoch: usize,
@@ -44,12 +35,7 @@ impl GridResult {
         final_train_loss: f64,
     ) -> Self {
         GridResult {
-            alpha: cfg.alpha,
-            beta: cfg.beta,
-            lr: cfg.lr,
-            lambda: cfg.lambda,
-            epochs: cfg.epochs,
-            schedule: cfg.schedule,
+            config: *cfg,
             best_epoch,
             val_roc_auc,
             final_train_loss,

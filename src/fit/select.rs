@@ -82,7 +82,7 @@ pub fn fit(
                 ue: UeHead {
                     head: original.layout().head_from(&best.theta),
                     spec: UeSpec {
-                        lambda: selected.lambda,
+                        lambda: selected.config.lambda,
                         ..spec
                     },
                 },

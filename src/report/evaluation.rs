@@ -186,13 +186,14 @@ pub struct SelectionContext {
 impl GridEntry {
     /// A configuration's result; hyperparameters must be finite.
     pub fn new(g: &GridResult) -> Result<Self, ReportError> {
+        let c = &g.config;
         Ok(GridEntry {
-            alpha: real("fit.grid.alpha", g.alpha)?,
-            beta: real("fit.grid.beta", g.beta)?,
-            lr: real("fit.grid.lr", g.lr)?,
-            lambda: real("fit.grid.lambda", g.lambda)?,
-            epochs: g.epochs,
-            schedule: g.schedule.as_str().into(),
+            alpha: real("fit.grid.alpha", c.alpha)?,
+            beta: real("fit.grid.beta", c.beta)?,
+            lr: real("fit.grid.lr", c.lr)?,
+            lambda: real("fit.grid.lambda", c.lambda)?,
+            epochs: c.epochs,
+            schedule: c.schedule.as_str().into(),
             best_epoch: g.best_epoch,
             val_roc_auc: g.val_roc_auc.and_then(Real::new),
             final_train_loss: Real::new(g.final_train_loss),

@@ -73,7 +73,9 @@ fn selected_score_is_the_written_heads_validation_auc() {
             out.selected.val_roc_auc,
             "dense={dense}"
         );
-        assert!(out.selected.best_epoch >= 1 && out.selected.best_epoch <= out.selected.epochs);
+        assert!(
+            out.selected.best_epoch >= 1 && out.selected.best_epoch <= out.selected.config.epochs
+        );
         assert!(out
             .grid
             .iter()

@@ -8,9 +8,11 @@ cd "$root"
 eval "$(bash scripts/setup-ort.sh)"
 cargo build --release --locked --quiet
 bin="$root/target/release/adue-compile"
-# 0.05 cannot be certified at delta 0.1 on bbc-minilm-score's 400 validation rows (its
-# sequence of tests meets an error too early); 0.08 is certified on every fixture.
-target_risk=${TARGET_RISK:-0.08}
+# The certificate is computed on the calibration split (--val, untouched by the
+# cross-validated fit). 0.08 cannot be certified at delta 0.1 on bbc-bert-linear's 360
+# validation rows (the smallest certifiable risk there is 0.092); 0.1 is certified on every
+# fixture.
+target_risk=${TARGET_RISK:-0.1}
 delta=${DELTA:-0.1}
 # The real fixtures (fixtures/README.md); tests/data/tiny-* are reader-coverage data, not fixtures.
 cases="bbc-roberta bbc-bert-linear bbc-minilm-score"

@@ -18,7 +18,7 @@ use clap::Parser;
 
 #[path = "fit_common.rs"]
 mod fit_common;
-use fit_common::{grid, original_head, split};
+use fit_common::{grid, split, HeadArgs};
 
 #[derive(Parser)]
 struct Args {
@@ -28,10 +28,8 @@ struct Args {
     train: PathBuf,
     #[arg(long)]
     test: PathBuf,
-    #[arg(long)]
-    checkpoint: Option<PathBuf>,
-    #[arg(long)]
-    head: Option<PathBuf>,
+    #[command(flatten)]
+    source: HeadArgs,
     #[arg(long, default_value = "quick")]
     grid: String,
     #[arg(long, default_value_t = 0)]
@@ -55,7 +53,7 @@ struct Args {
 
 fn main() -> Result<()> {
     let args = Args::parse();
-    let head = original_head(&args.checkpoint, &args.head)?;
+    let head = args.source.original_head()?;
     let grid = grid(&args.grid)?;
     let (train, test) = (split(&args.train, &head)?, split(&args.test, &head)?);
     let params = AdueParams::new()

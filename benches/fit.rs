@@ -19,7 +19,7 @@ use clap::Parser;
 
 #[path = "fit_common.rs"]
 mod fit_common;
-use fit_common::{grid, original_head, split};
+use fit_common::{grid, split, HeadArgs};
 
 #[derive(Parser)]
 struct Args {
@@ -29,12 +29,8 @@ struct Args {
     val: PathBuf,
     #[arg(long)]
     test: PathBuf,
-    /// Checkpoint to read the original head from.
-    #[arg(long)]
-    checkpoint: Option<PathBuf>,
-    /// Or the original head as a `head.safetensors`-layout file.
-    #[arg(long)]
-    head: Option<PathBuf>,
+    #[command(flatten)]
+    source: HeadArgs,
     #[arg(long, default_value = "quick")]
     grid: String,
     #[arg(long, default_value_t = 0)]
@@ -51,7 +47,7 @@ struct Args {
 
 fn main() -> Result<()> {
     let args = Args::parse();
-    let head = original_head(&args.checkpoint, &args.head)?;
+    let head = args.source.original_head()?;
     if let Some(path) = &args.save_original {
         let ue = UeHead {
             head: head.clone(),

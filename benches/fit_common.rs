@@ -50,13 +50,28 @@ impl Split {
     }
 }
 
-/// The original head, from a checkpoint or a head file.
-pub fn original_head(checkpoint: &Option<PathBuf>, head: &Option<PathBuf>) -> Result<Head> {
-    Ok(match (checkpoint, head) {
-        (Some(c), None) => read_checkpoint(c, None)?.head,
-        (None, Some(h)) => read_head(h)?.0.head,
-        _ => bail!("give exactly one of --checkpoint and --head"),
-    })
+/// Where a bench reads the original head from: `--checkpoint DIR` or `--head FILE`.
+#[derive(clap::Args)]
+// No `about` of its own: the bench's command keeps its (empty) description.
+#[command(about = None, long_about = None)]
+pub struct HeadArgs {
+    /// Checkpoint to read the original head from.
+    #[arg(long)]
+    checkpoint: Option<PathBuf>,
+    /// Or the original head as a `head.safetensors`-layout file.
+    #[arg(long)]
+    head: Option<PathBuf>,
+}
+
+impl HeadArgs {
+    /// The original head, from the checkpoint or the head file.
+    pub fn original_head(&self) -> Result<Head> {
+        Ok(match (&self.checkpoint, &self.head) {
+            (Some(c), None) => read_checkpoint(c, None)?.head,
+            (None, Some(h)) => read_head(h)?.0.head,
+            _ => bail!("give exactly one of --checkpoint and --head"),
+        })
+    }
 }
 
 /// Reads a split and the original head's logits on it.

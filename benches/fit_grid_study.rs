@@ -24,7 +24,7 @@ use adue_compile::head::Head;
 
 #[path = "fit_common.rs"]
 mod fit_common;
-use fit_common::{grid, original_head, split, Split};
+use fit_common::{grid, split, HeadArgs, Split};
 
 #[derive(Parser)]
 struct Args {
@@ -36,10 +36,8 @@ struct Args {
     val: PathBuf,
     #[arg(long)]
     test: PathBuf,
-    #[arg(long)]
-    checkpoint: Option<PathBuf>,
-    #[arg(long)]
-    head: Option<PathBuf>,
+    #[command(flatten)]
+    source: HeadArgs,
     #[arg(long, default_value = "paper")]
     grid: String,
     #[arg(long, default_value_t = 0)]
@@ -51,7 +49,7 @@ struct Args {
 
 fn main() -> Result<()> {
     let args = Args::parse();
-    let head = original_head(&args.checkpoint, &args.head)?;
+    let head = args.source.original_head()?;
     let grid = grid(&args.grid)?;
     let (train, val, test) = (
         split(&args.train, &head)?,

@@ -130,17 +130,7 @@ fn certificate_study(draws: usize) -> Value {
     );
     println!("|---|---|---|---|---|");
     for k in [1, 18, 90, 360] {
-        let s = certificate::SelectionSetting {
-            k,
-            n_select: 400,
-            n_cal: 400,
-            n_ref: 1000,
-            pi: 0.15,
-            mu: 1.6,
-            b: 0.57,
-            r: 0.08,
-            delta: 0.1,
-        };
+        let s = certificate::SelectionSetting::review(k);
         let o = certificate::selection(&s, draws, 1000 + k as u64);
         let f = |r: certificate::Rates| {
             format!("{:.1}% / {:.1}%", 100.0 * r.failure, 100.0 * r.certified)

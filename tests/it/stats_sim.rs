@@ -53,17 +53,7 @@ fn gate_detects_a_drop_and_passes_a_near_identical_model() {
 
 #[test]
 fn certificate_holds_on_rows_untouched_by_selection() {
-    let s = certificate::SelectionSetting {
-        k: 18,
-        n_select: 400,
-        n_cal: 400,
-        n_ref: 1000,
-        pi: 0.15,
-        mu: 1.6,
-        b: 0.57,
-        r: 0.08,
-        delta: 0.1,
-    };
+    let s = certificate::SelectionSetting::review(18);
     let draws = 300;
     let o = certificate::selection(&s, draws, 11);
     assert!(at_most(o.fresh_rows.failure, 0.1, draws), "{o:?}");

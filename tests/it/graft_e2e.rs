@@ -12,32 +12,14 @@ use adue_compile::onnx::pb::{self, tensor_proto::DataLocation, ModelProto};
 use adue_compile::onnx::{read_model, write_model};
 
 use crate::util::{
-    assert_exit, e2e_max_length, e2e_model, fixture, python, python_has, root, run, stderr, stdout,
-    MAIN_CASES,
+    assert_exit, e2e_max_length, e2e_model, fit_fixture, fixture, python, python_has, root, run,
+    stderr, stdout, MAIN_CASES,
 };
 
 /// Fits `case`'s committed features (quick grid) into `dir/fit`.
 fn fit(case: &str, dir: &Path) -> PathBuf {
     let out = dir.join("fit");
-    let split = |s: &str| fixture(case, &format!("{s}.safetensors"));
-    let o = run(&[
-        &"-q",
-        &"fit",
-        &"--checkpoint",
-        &fixture(case, "adapter"),
-        &"--train",
-        &split("train"),
-        &"--val",
-        &split("val"),
-        &"--test",
-        &split("test"),
-        &"--out",
-        &out,
-        &"--grid",
-        &"quick",
-        &"--threads",
-        &"2",
-    ]);
+    let o = fit_fixture(case, &out, &["--grid", "quick", "--threads", "2"]);
     assert_exit(&o, 0);
     out
 }

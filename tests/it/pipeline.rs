@@ -5,32 +5,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::util::{assert_exit, cmd, fixture, stderr, stdout, MAIN_CASES};
-
-/// `fit` on a fixture with its own val/test splits into `out`.
-fn fit(case: &str, out: &Path, extra: &[&str]) -> std::process::Output {
-    let (ckpt, train) = (fixture(case, "adapter"), fixture(case, "train.safetensors"));
-    let (val, test) = (
-        fixture(case, "val.safetensors"),
-        fixture(case, "test.safetensors"),
-    );
-    let mut c = cmd(&[
-        &"-q",
-        &"fit",
-        &"--checkpoint",
-        &ckpt,
-        &"--train",
-        &train,
-        &"--val",
-        &val,
-        &"--test",
-        &test,
-        &"--out",
-        &out,
-    ]);
-    c.args(extra);
-    c.output().unwrap()
-}
+use crate::util::{assert_exit, cmd, fit_fixture as fit, fixture, stderr, stdout, MAIN_CASES};
 
 fn export(dir: &Path, onnx: &Path, extra: &[&str]) -> std::process::Output {
     let mut c = cmd(&[&"-q", &"export", &"--fit", &dir, &"--out", &onnx]);

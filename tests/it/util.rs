@@ -69,6 +69,28 @@ pub fn cmd(args: &[&dyn AsRef<std::ffi::OsStr>]) -> Command {
     c
 }
 
+/// `fit` on a fixture's committed train/val/test splits into `out`, quiet, with `extra`
+/// flags appended.
+pub fn fit_fixture(case: &str, out: &Path, extra: &[&str]) -> Output {
+    let split = |s: &str| fixture(case, &format!("{s}.safetensors"));
+    let mut c = cmd(&[
+        &"-q",
+        &"fit",
+        &"--checkpoint",
+        &fixture(case, "adapter"),
+        &"--train",
+        &split("train"),
+        &"--val",
+        &split("val"),
+        &"--test",
+        &split("test"),
+        &"--out",
+        &out,
+    ]);
+    c.args(extra);
+    c.output().expect("the test binary runs")
+}
+
 /// Stdout of a run as a string.
 pub fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()

@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 
 use super::pb::tensor_proto::DataLocation;
-use super::pb::{GraphProto, ModelProto, TensorProto, ValueInfoProto};
+use super::pb::{type_proto, GraphProto, ModelProto, TensorProto, ValueInfoProto};
 use super::walk;
 
 /// The default operator domain, which ONNX also writes as the empty string.
@@ -79,6 +79,16 @@ impl GraphProto {
             .chain(&self.output)
             .chain(&self.value_info)
             .find(|v| v.name() == name)
+    }
+}
+
+impl ValueInfoProto {
+    /// Its tensor type (element type and shape), when it declares one.
+    pub fn tensor_type(&self) -> Option<&type_proto::Tensor> {
+        match self.r#type.as_ref()?.value.as_ref()? {
+            type_proto::Value::TensorType(t) => Some(t),
+            _ => None,
+        }
     }
 }
 

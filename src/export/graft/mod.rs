@@ -34,7 +34,7 @@ use crate::extract::graph::{check_inline, text_inputs};
 use crate::extract::{locate_head, LocatedHead, Pooling};
 use crate::head::Head;
 use crate::onnx::pb::{
-    tensor_shape_proto::dimension, type_proto, DataType, GraphProto, ModelProto, ValueInfoProto,
+    tensor_shape_proto::dimension, DataType, GraphProto, ModelProto, ValueInfoProto,
 };
 use crate::onnx::{read_model, write_model};
 
@@ -291,21 +291,25 @@ fn batch_dim(graph: &GraphProto, logits: &str) -> Dim {
 
 /// The element type the graph declares for its output `name`.
 fn elem_type(graph: &GraphProto, name: &str) -> Option<i32> {
-    let v = graph.output.iter().find(|o| o.name() == name)?;
-    match v.r#type.as_ref()?.value.as_ref()? {
-        type_proto::Value::TensorType(t) => t.elem_type,
-        _ => None,
-    }
+    graph
+        .output
+        .iter()
+        .find(|o| o.name() == name)?
+        .tensor_type()?
+        .elem_type
 }
 
 fn declared_dims(v: &ValueInfoProto) -> Option<Vec<Dim>> {
-    let type_proto::Value::TensorType(t) = v.r#type.as_ref()?.value.as_ref()? else {
-        return None;
-    };
-    let dims = t.shape.as_ref()?.dim.iter().map(|d| match &d.value {
-        Some(dimension::Value::DimValue(n)) => Some(Dim::Fixed(*n as usize)),
-        Some(dimension::Value::DimParam(s)) => Some(Dim::Symbolic(s.clone())),
-        None => None,
-    });
+    let dims = v
+        .tensor_type()?
+        .shape
+        .as_ref()?
+        .dim
+        .iter()
+        .map(|d| match &d.value {
+            Some(dimension::Value::DimValue(n)) => Some(Dim::Fixed(*n as usize)),
+            Some(dimension::Value::DimParam(s)) => Some(Dim::Symbolic(s.clone())),
+            None => None,
+        });
     dims.collect()
 }

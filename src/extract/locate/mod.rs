@@ -24,7 +24,7 @@ use ndarray::Array2;
 
 use super::pool::Pooling;
 use crate::head::Head;
-use crate::onnx::pb::{type_proto, GraphProto, ModelProto, ValueInfoProto};
+use crate::onnx::pb::{GraphProto, ModelProto, ValueInfoProto};
 use consumers::Consumers;
 use weights::{candidates, compare, Comparison};
 
@@ -183,7 +183,9 @@ pub fn locate_head(
     }
     let first = &found[0];
     let head_input = first.layer.data_input.clone();
-    let info = graph.find_value_info(&head_input).and_then(tensor_type);
+    let info = graph
+        .find_value_info(&head_input)
+        .and_then(ValueInfoProto::tensor_type);
     let head_input_type = match info.and_then(|t| t.elem_type) {
         Some(code) => FloatType::from_code(code).ok_or_else(|| LocateError::InputType {
             tensor: head_input.clone(),
@@ -264,17 +266,18 @@ fn closest(comparisons: &[Comparison], graph: &GraphProto, w: &Array2<f32>) -> S
     }
 }
 
-fn tensor_type(v: &ValueInfoProto) -> Option<&type_proto::Tensor> {
-    match v.r#type.as_ref()?.value.as_ref()? {
-        type_proto::Value::TensorType(t) => Some(t),
-        _ => None,
-    }
-}
-
 /// The last dimension of a graph output, when fixed.
 fn last_dim(v: &ValueInfoProto) -> Option<i64> {
     use crate::onnx::pb::tensor_shape_proto::dimension::Value;
-    match tensor_type(v)?.shape.as_ref()?.dim.last()?.value.as_ref()? {
+    match v
+        .tensor_type()?
+        .shape
+        .as_ref()?
+        .dim
+        .last()?
+        .value
+        .as_ref()?
+    {
         Value::DimValue(d) => Some(*d),
         Value::DimParam(_) => None,
     }
@@ -292,7 +295,7 @@ fn logits_output(graph: &GraphProto, classes: usize) -> Result<String, LocateErr
         return Ok(one.name().to_string());
     }
     let outputs: Vec<String> = (graph.output.iter())
-        .map(|o| match tensor_type(o).and_then(|t| t.shape.as_ref()) {
+        .map(|o| match o.tensor_type().and_then(|t| t.shape.as_ref()) {
             Some(s) => format!("`{}` {}", o.name(), shape_text(s)),
             None => format!("`{}` (shape not declared)", o.name()),
         })

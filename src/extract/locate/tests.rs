@@ -6,7 +6,7 @@ use ndarray::{Array1, Array2};
 use super::*;
 use crate::head::Activation;
 use crate::onnx::pb::tensor_shape_proto::{dimension, Dimension};
-use crate::onnx::pb::{AttributeProto, NodeProto, TensorShapeProto, TypeProto};
+use crate::onnx::pb::{type_proto, AttributeProto, NodeProto, TensorShapeProto, TypeProto};
 use crate::onnx::tensor_data::{f16_tensor, f32_tensor};
 
 /// A deterministic, non-symmetric [rows, cols] matrix.
